@@ -1,0 +1,50 @@
+/* Shared by the kernel files only: SIMD attribute, strided iteration. */
+#ifndef AG_INTERNAL_H
+#define AG_INTERNAL_H
+
+#include "../include/ag_runtime.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AG_X86 1
+/* Functions compiled for AVX2+FMA; called only when ag_simd_enabled(). */
+#define AG_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define AG_X86 0
+#define AG_AVX2
+#endif
+
+#define AG_INLINE static inline __attribute__((always_inline))
+
+/* Elements below which a kernel stays on the calling thread. Cheap ops
+ * (add, copy) need more work per thread than transcendental ones. */
+#define AG_GRAIN_CHEAP ((size_t)1 << 16)
+#define AG_GRAIN_COSTLY ((size_t)1 << 13)
+
+/*
+ * A strided walk over up to four operands sharing one shape. Operand strides
+ * are in bytes. `ag_nditer_init` drops size-1 axes and merges axes that are
+ * contiguous for every operand, so most walks become a single flat loop.
+ */
+typedef struct {
+    int ndim;
+    int nops;
+    int64_t shape[AG_MAX_DIMS];
+    int64_t strides[4][AG_MAX_DIMS];
+    char *base[4];
+} ag_nditer;
+
+/* Called for each innermost run of n elements: p[j] points at operand j's
+ * first element, s[j] is its byte stride along the run. */
+typedef void (*ag_inner_fn)(void *ctx, size_t n, char *const *p, const int64_t *s);
+
+void ag_nditer_init(ag_nditer *it, int ndim, const int64_t *shape, int nops,
+                    char *const *base, const int64_t *const *elem_strides, size_t elem_size);
+size_t ag_nditer_size(const ag_nditer *it);
+void ag_nditer_run(const ag_nditer *it, size_t begin, size_t end, ag_inner_fn fn, void *ctx);
+
+/* Runs the walk over all elements, in parallel when it is large. */
+void ag_nditer_run_parallel(const ag_nditer *it, size_t grain, ag_inner_fn fn, void *ctx);
+
+static inline size_t ag_dtype_size(ag_dtype dt) { return dt == AG_F32 ? 4 : 8; }
+
+#endif

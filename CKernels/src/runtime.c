@@ -1,0 +1,82 @@
+/* SIMD dispatch flag, thread count and the parallel-for over the OpenMP runtime. */
+#include <stdatomic.h>
+#include <cblas.h>
+#include "ag_internal.h"
+
+/* The OpenMP runtime's entry points, declared by hand: the library builds
+ * without -fopenmp (no unsafeFlags), so `#pragma omp` is not available. */
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+extern int omp_get_num_procs(void);
+
+static _Atomic int g_simd = -1;    /* -1: not probed yet */
+static _Atomic int g_threads = 0;  /* 0: not set yet */
+
+static int cpu_has_avx2_fma(void) {
+#if AG_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int ag_simd_enabled(void) {
+    int s = atomic_load_explicit(&g_simd, memory_order_relaxed);
+    if (s < 0) {
+        s = cpu_has_avx2_fma();
+        atomic_store(&g_simd, s);
+    }
+    return s;
+}
+
+void ag_set_simd_enabled(int enabled) {
+    atomic_store(&g_simd, enabled ? cpu_has_avx2_fma() : 0);
+}
+
+int ag_num_threads(void) {
+    int n = atomic_load_explicit(&g_threads, memory_order_relaxed);
+    if (n <= 0) {
+        n = omp_get_num_procs();
+        if (n < 1) n = 1;
+        atomic_store(&g_threads, n);
+    }
+    return n;
+}
+
+void ag_set_num_threads(int n) {
+    if (n < 1) n = 1;
+    atomic_store(&g_threads, n);
+    openblas_set_num_threads(n);
+}
+
+typedef struct {
+    ag_range_fn fn;
+    void *ctx;
+    size_t n;
+} parallel_job;
+
+static void parallel_trampoline(void *data) {
+    const parallel_job *job = data;
+    size_t t = (size_t)omp_get_thread_num();
+    size_t nt = (size_t)omp_get_num_threads();
+    size_t chunk = (job->n + nt - 1) / nt;
+    size_t begin = t * chunk;
+    size_t end = begin + chunk < job->n ? begin + chunk : job->n;
+    if (begin < end) job->fn(job->ctx, begin, end);
+}
+
+void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
+    if (n == 0) return;
+    size_t threads = (size_t)ag_num_threads();
+    if (grain == 0) grain = 1;
+    size_t useful = n / grain;
+    if (useful < threads) threads = useful;
+    if (threads < 2) {
+        fn(ctx, 0, n);
+        return;
+    }
+    parallel_job job = {fn, ctx, n};
+    GOMP_parallel(parallel_trampoline, &job, (unsigned)threads, 0);
+}

@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The library product carries no `unsafeFlags`: it must build as a dependency
+// pinned by version. SIMD comes from function-level target attributes chosen at
+// run time, threads from the OpenMP runtime called directly (see DESIGN.md).
+let package = Package(
+    name: "Autograd",
+    products: [
+        .library(name: "Autograd", targets: ["Autograd"]),
+        .executable(name: "autograd", targets: ["AutogradCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CKernels",
+            path: "CKernels",
+            sources: ["src"],
+            publicHeadersPath: "include",
+            linkerSettings: [
+                .linkedLibrary("openblas"),
+                .linkedLibrary("lapacke"),
+                .linkedLibrary("omp5"),
+                .linkedLibrary("m"),
+            ]
+        ),
+        .target(
+            name: "Autograd",
+            dependencies: ["CKernels"]
+        ),
+        .executableTarget(
+            name: "AutogradCLI",
+            dependencies: [
+                "Autograd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "AutogradTests",
+            dependencies: ["Autograd", "CKernels"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

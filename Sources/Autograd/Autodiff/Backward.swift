@@ -1,0 +1,205 @@
+/// The eager reverse pass, after PyTorch's engine: count each node's
+/// consumers, sum incoming gradients in a per-node buffer, run a node once all
+/// its consumers have reported, and release what it saved as soon as it has
+/// run. Iterative throughout, so a graph of any depth fits on the stack.
+enum BackwardEngine {
+    /// Runs the reverse pass from `root` seeded with `seed`.
+    ///
+    /// With `capture` nil, gradients accumulate into the `.grad` of leaves.
+    /// Otherwise nothing accumulates, and the gradient reaching each captured
+    /// tensor is returned (nil where none arrives).
+    static func run(root: Tensor, seed: Tensor, retainGraph: Bool, createGraph: Bool,
+                    capture: [Tensor]?) -> [Tensor?] {
+        GradMode.$isEnabled.withValue(createGraph) {
+            execute(root: root, seed: seed, retainGraph: retainGraph, createGraph: createGraph,
+                    capture: capture)
+        }
+    }
+
+    private static func execute(root: Tensor, seed: Tensor, retainGraph: Bool, createGraph: Bool,
+                                capture: [Tensor]?) -> [Tensor?] {
+        var captured = [Tensor?](repeating: nil, count: capture?.count ?? 0)
+        // Where captured gradients are read: a leaf by identity, a non-leaf at its node.
+        var leafSlots: [ObjectIdentifier: [Int]] = [:]
+        var nodeSlots: [ObjectIdentifier: [Int]] = [:]
+        for (i, t) in (capture ?? []).enumerated() {
+            if let node = t.gradFn {
+                nodeSlots[ObjectIdentifier(node), default: []].append(i)
+            } else {
+                leafSlots[ObjectIdentifier(t), default: []].append(i)
+            }
+        }
+
+        func deliverToLeaf(_ leaf: Tensor, _ g: Tensor) {
+            if capture != nil {
+                for slot in leafSlots[ObjectIdentifier(leaf)] ?? [] {
+                    captured[slot] = captured[slot].map { $0 + g } ?? g
+                }
+            } else if leaf.requiresGrad {
+                accumulate(g, into: leaf, createGraph: createGraph)
+            }
+        }
+
+        guard let rootNode = root.gradFn else {
+            deliverToLeaf(root, seed)
+            return captured
+        }
+
+        // Count, for each node, the edges from its consumers.
+        var dependencies: [ObjectIdentifier: Int] = [:]
+        var nodes: [Node] = [rootNode]  // keeps every node alive for the pass
+        var stack: [Node] = [rootNode]
+        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(rootNode)]
+        while let node = stack.popLast() {
+            if node.released {
+                fatalError(
+                    "backward: trying to go through the graph a second time (at \(node.op.name)); its saved values were released. Pass retainGraph: true to the first backward.")
+            }
+            for input in node.inputs {
+                guard let child = input.gradFn else { continue }
+                let id = ObjectIdentifier(child)
+                dependencies[id, default: 0] += 1
+                if seen.insert(id).inserted {
+                    nodes.append(child)
+                    stack.append(child)
+                }
+            }
+        }
+
+        var buffers: [ObjectIdentifier: Tensor] = [ObjectIdentifier(rootNode): seed]
+        var ready: [Node] = [rootNode]
+        while let node = ready.popLast() {
+            let id = ObjectIdentifier(node)
+            let grad = buffers.removeValue(forKey: id)
+            if let grad, let slots = nodeSlots[id] {
+                for slot in slots { captured[slot] = grad }
+            }
+            let inputs = node.inputs
+            var inputGrads = [Tensor?](repeating: nil, count: inputs.count)
+            if let grad {
+                node.checkVersions()
+                let needs = inputs.map(\.requiresGrad)
+                inputGrads = node.op.vjp(inputs, node.output(recording: createGraph), grad, needs)
+                precondition(inputGrads.count == inputs.count,
+                             "\(node.op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
+            }
+            if !retainGraph { node.release() }
+            for (input, g) in zip(inputs, inputGrads) {
+                let g = g.map { reduceBroadcast($0, to: input.shape, op: node.op.name) }
+                if let child = input.gradFn {
+                    let cid = ObjectIdentifier(child)
+                    if let g {
+                        buffers[cid] = buffers[cid].map { $0 + g } ?? g
+                    }
+                    dependencies[cid]! -= 1
+                    if dependencies[cid] == 0 { ready.append(child) }
+                } else if let g, input.requiresGrad {
+                    deliverToLeaf(input, g)
+                }
+            }
+        }
+        // Nodes die here one at a time; each already released what it saved.
+        nodes.removeAll()
+        return captured
+    }
+
+    /// Sums a gradient shaped like a broadcast result back to the input's shape.
+    static func reduceBroadcast(_ g: Tensor, to shape: [Int], op: String) -> Tensor {
+        if g.shape == shape { return g }
+        guard ShapeRules.broadcast(g.shape, shape) == g.shape else {
+            fatalError("\(op): vjp produced a gradient of shape \(ShapeRules.describe(g.shape)) for an input of shape \(ShapeRules.describe(shape))")
+        }
+        return g.sum(toShape: shape)
+    }
+
+    private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool) {
+        // A fresh contiguous copy: `g` may be a view (an expand) or shared with another leaf.
+        let own = createGraph ? g : g.contiguousCopyDetached()
+        if let existing = leaf.grad {
+            leaf.grad = existing + own
+        } else {
+            leaf.grad = own
+        }
+    }
+}
+
+extension Tensor {
+    /// Computes the gradient of this tensor with respect to every leaf that
+    /// requires grad, accumulating into their ``grad``.
+    ///
+    /// A scalar needs no seed; any other tensor needs `seed`, a gradient of
+    /// its own shape (the vector in the vector-Jacobian product).
+    ///
+    /// - Parameters:
+    ///   - seed: the output gradient; `nil` for a one-element tensor (means 1).
+    ///   - retainGraph: keep the saved values so backward can run again
+    ///     (defaults to `createGraph`).
+    ///   - createGraph: record the backward pass itself, so the gradients can
+    ///     be differentiated again.
+    ///
+    /// ```swift
+    /// let x = Tensor([2.0, 3.0]).requiringGrad()
+    /// (x * x).sum().backward()
+    /// print(x.grad!)  // tensor([4., 6.], ...)
+    /// ```
+    public func backward(_ seed: Tensor? = nil, retainGraph: Bool? = nil, createGraph: Bool = false) {
+        guard requiresGrad else {
+            fatalError("backward: the tensor does not require grad and has no recorded graph (shape \(ShapeRules.describe(shape)))")
+        }
+        _ = BackwardEngine.run(root: self, seed: validatedSeed(seed, op: "backward"),
+                               retainGraph: retainGraph ?? createGraph,
+                               createGraph: createGraph, capture: nil)
+    }
+
+    func validatedSeed(_ seed: Tensor?, op: String) -> Tensor {
+        guard let seed else {
+            guard scalarCount == 1 else {
+                fatalError("\(op): a seed gradient is needed for a non-scalar output of shape \(ShapeRules.describe(shape)); pass one of the same shape, or reduce first (e.g. .sum())")
+            }
+            return Tensor.ones(shape, dtype: dtype)
+        }
+        guard seed.shape == shape else {
+            opError(op, "seed shape \(ShapeRules.describe(seed.shape)) does not match output shape \(ShapeRules.describe(shape))")
+        }
+        guard seed.dtype == dtype else {
+            opError(op, "seed dtype \(seed.dtype) does not match output dtype \(dtype)")
+        }
+        return seed
+    }
+
+    /// A contiguous copy cut off from the graph.
+    func contiguousCopyDetached() -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: dtype)
+        copyValues(into: out)
+        return out
+    }
+}
+
+/// The gradients of `output` with respect to each of `inputs`, returned
+/// rather than accumulated into `.grad` (like `torch.autograd.grad`).
+///
+/// An input that `output` does not depend on gets zeros.
+///
+/// ```swift
+/// let x = Tensor([3.0]).requiringGrad()
+/// let dx = grad(of: (x * x * x).sum(), withRespectTo: [x], createGraph: true)[0]  // 3x² = 27
+/// let ddx = grad(of: dx.sum(), withRespectTo: [x])[0]                                 // 6x = 18
+/// ```
+public func grad(of output: Tensor, withRespectTo inputs: [Tensor], seed: Tensor? = nil,
+                 retainGraph: Bool? = nil, createGraph: Bool = false) -> [Tensor] {
+    for (i, x) in inputs.enumerated() where !x.requiresGrad {
+        fatalError("grad(of:withRespectTo:): input \(i) (shape \(ShapeRules.describe(x.shape))) does not require grad")
+    }
+    let result: [Tensor?]
+    if output.requiresGrad {
+        result = BackwardEngine.run(root: output, seed: output.validatedSeed(seed, op: "grad(of:withRespectTo:)"),
+                                    retainGraph: retainGraph ?? createGraph,
+                                    createGraph: createGraph, capture: inputs)
+    } else {
+        result = Array(repeating: nil, count: inputs.count)
+    }
+    return zip(result, inputs).map { g, x in
+        guard let g else { return Tensor.zeros(like: x) }
+        return g.shape == x.shape ? g : g.expanded(to: x.shape)
+    }
+}

@@ -1,0 +1,61 @@
+/// One recorded application of a ``Primitive``: what the reverse pass needs
+/// to send the output's gradient back to the inputs.
+final class Node {
+    let op: any Primitive
+    /// The inputs, saved for the VJP and to find where gradients go next.
+    /// Emptied once the node has run, unless the graph is retained.
+    var inputs: [Tensor]
+    /// The output's values, held without its `gradFn` (that would be a cycle).
+    var savedOutput: Tensor?
+    /// Storage versions at record time, to catch in-place writes to saved tensors.
+    let versions: [Int]
+    var released = false
+
+    init(op: any Primitive, inputs: [Tensor], output: Tensor) {
+        self.op = op
+        self.inputs = inputs
+        savedOutput = output.detach()
+        versions = inputs.map(\.storage.version) + [output.storage.version]
+    }
+
+    /// The saved output, reconnected to this node when the backward pass is
+    /// itself being recorded (so a VJP that uses the output differentiates through it).
+    func output(recording: Bool) -> Tensor {
+        let y = savedOutput!
+        guard recording else { return y }
+        let linked = y.detach()
+        linked.gradFn = self
+        return linked
+    }
+
+    func checkVersions() {
+        for (i, t) in inputs.enumerated() where t.storage.version != versions[i] {
+            fatalError(
+                "backward: input \(i) of \(op.name) (shape \(ShapeRules.describe(t.shape))) was modified in place after it was saved for the gradient")
+        }
+        if let y = savedOutput, y.storage.version != versions.last! {
+            fatalError("backward: the output of \(op.name) was modified in place after it was saved for the gradient")
+        }
+    }
+
+    func release() {
+        inputs = []
+        savedOutput = nil
+        released = true
+    }
+
+    /// Tears a long chain down iteratively: the default recursive release of
+    /// tensor → node → tensor … would overflow the stack on a deep graph.
+    deinit {
+        var pending = inputs
+        inputs = []
+        while var t = pending.popLast() {
+            guard isKnownUniquelyReferenced(&t), var node = t.gradFn else { continue }
+            t.gradFn = nil
+            if isKnownUniquelyReferenced(&node) {
+                pending.append(contentsOf: node.inputs)
+                node.inputs = []
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import CKernels
+
+/// An elementwise op of two inputs with NumPy broadcasting, as one entry of a
+/// table: its kernel and its two partial derivatives, each written once as a
+/// linear map (`da(a, b, y, v)` is v · ∂y/∂a). The VJP applies them to the
+/// output gradient, the JVP to the input tangents; the engine sums gradients
+/// of broadcast inputs back to their shapes.
+struct BinaryOp: Primitive, Sendable {
+    typealias Partial = @Sendable (_ a: Tensor, _ b: Tensor, _ y: Tensor, _ v: Tensor) -> Tensor?
+    let name: String
+    let kernel: ag_binary_op
+    let da: Partial
+    let db: Partial
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        guard let shape = ShapeRules.broadcast(inputs[0], inputs[1]) else {
+            opError(name, "shapes \(ShapeRules.describe(inputs[0])) and \(ShapeRules.describe(inputs[1])) are not broadcastable")
+        }
+        return shape
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        BinaryOp.run(kernel, inputs[0], inputs[1], shape: shape)
+    }
+
+    /// Runs a broadcasting binary kernel on two tensors of any strides.
+    static func run(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: a.dtype)
+        withInt64Pointer(shape) { s in
+            withInt64Pointer(a.broadcastStrides(to: shape)) { sa in
+                withInt64Pointer(b.broadcastStrides(to: shape)) { sb in
+                    ag_binary(kernel, a.dtype.c, Int32(shape.count), s, a.pointer, sa, b.pointer, sb, out.pointer)
+                }
+            }
+        }
+        return out
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        let (a, b) = (inputs[0], inputs[1])
+        return [needs[0] ? da(a, b, output, grad) : nil, needs[1] ? db(a, b, output, grad) : nil]
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        let (a, b) = (inputs[0], inputs[1])
+        return sumOfTerms([tangents[0].flatMap { da(a, b, output, $0) },
+                           tangents[1].flatMap { db(a, b, output, $0) }], like: output)
+    }
+}
+
+extension Tensor {
+    /// Element strides that read this tensor as if broadcast to `shape`
+    /// (0 along every broadcast dimension).
+    func broadcastStrides(to target: [Int]) -> [Int] {
+        let lead = target.count - rank
+        var out = [Int](repeating: 0, count: target.count)
+        for i in 0..<rank where !(shape[i] == 1 && target[lead + i] != 1) {
+            out[lead + i] = strides[i]
+        }
+        return out
+    }
+}
+
+// MARK: - The table of binary ops
+
+extension BinaryOp {
+    static let add = BinaryOp(name: "add", kernel: AG_ADD, da: { _, _, _, v in v }, db: { _, _, _, v in v })
+    static let sub = BinaryOp(name: "sub", kernel: AG_SUB, da: { _, _, _, v in v }, db: { _, _, _, v in -v })
+    static let mul = BinaryOp(name: "mul", kernel: AG_MUL, da: { _, b, _, v in v * b }, db: { a, _, _, v in v * a })
+    static let div = BinaryOp(name: "div", kernel: AG_DIV,
+                              da: { _, b, _, v in v / b },
+                              db: { _, b, y, v in -(v * y / b) })
+    /// ∂/∂b is y · log(a): defined for a > 0 (NaN below, as in the real-valued math).
+    static let pow = BinaryOp(name: "pow", kernel: AG_POW,
+                              da: { a, b, _, v in v * b * Autograd.pow(a, b - 1) },
+                              db: { a, _, y, v in v * y * Autograd.log(a) })
+    /// Ties split the gradient evenly between the inputs, as in PyTorch.
+    static let maximum = BinaryOp(name: "maximum", kernel: AG_MAXIMUM,
+                                  da: { a, b, _, v in v * BinaryOp.winnerMask(a, b, AG_GT) },
+                                  db: { a, b, _, v in v * BinaryOp.winnerMask(b, a, AG_GT) })
+    static let minimum = BinaryOp(name: "minimum", kernel: AG_MINIMUM,
+                                  da: { a, b, _, v in v * BinaryOp.winnerMask(a, b, AG_LT) },
+                                  db: { a, b, _, v in v * BinaryOp.winnerMask(b, a, AG_LT) })
+
+    /// 1 where `a` wins the comparison against `b`, ½ on ties, 0 where it loses.
+    static func winnerMask(_ a: Tensor, _ b: Tensor, _ wins: ag_binary_op) -> Tensor {
+        compare(wins, a, b, op: "mask") + compare(AG_EQ, a, b, op: "mask") * 0.5
+    }
+}
+
+/// A comparison as a 0/1 mask in the inputs' dtype; not differentiable.
+func compare(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+    guard a.dtype == b.dtype else { opError(op, "dtypes \(a.dtype) and \(b.dtype) differ") }
+    guard let shape = ShapeRules.broadcast(a.shape, b.shape) else {
+        opError(op, "shapes \(ShapeRules.describe(a.shape)) and \(ShapeRules.describe(b.shape)) are not broadcastable")
+    }
+    return BinaryOp.run(kernel, a, b, shape: shape)
+}
+
+// MARK: - Operators and functions
+
+extension Tensor {
+    /// A rank-0 tensor of this tensor's dtype, for mixing scalars into ops.
+    func scalarLike(_ value: Double) -> Tensor { Tensor(value, dtype: dtype) }
+
+    /// Elementwise sum with broadcasting.
+    ///
+    /// ```swift
+    /// let y = Tensor([[1, 2], [3, 4]]) + Tensor([10, 20])  // [[11, 22], [13, 24]]
+    /// ```
+    public static func + (a: Tensor, b: Tensor) -> Tensor { BinaryOp.add(a, b) }
+    public static func + (a: Tensor, b: Double) -> Tensor { BinaryOp.add(a, a.scalarLike(b)) }
+    public static func + (a: Double, b: Tensor) -> Tensor { BinaryOp.add(b.scalarLike(a), b) }
+
+    /// Elementwise difference with broadcasting.
+    public static func - (a: Tensor, b: Tensor) -> Tensor { BinaryOp.sub(a, b) }
+    public static func - (a: Tensor, b: Double) -> Tensor { BinaryOp.sub(a, a.scalarLike(b)) }
+    public static func - (a: Double, b: Tensor) -> Tensor { BinaryOp.sub(b.scalarLike(a), b) }
+
+    /// Elementwise product with broadcasting.
+    public static func * (a: Tensor, b: Tensor) -> Tensor { BinaryOp.mul(a, b) }
+    public static func * (a: Tensor, b: Double) -> Tensor { BinaryOp.mul(a, a.scalarLike(b)) }
+    public static func * (a: Double, b: Tensor) -> Tensor { BinaryOp.mul(b.scalarLike(a), b) }
+
+    /// Elementwise quotient with broadcasting.
+    public static func / (a: Tensor, b: Tensor) -> Tensor { BinaryOp.div(a, b) }
+    public static func / (a: Tensor, b: Double) -> Tensor { BinaryOp.div(a, a.scalarLike(b)) }
+    public static func / (a: Double, b: Tensor) -> Tensor { BinaryOp.div(b.scalarLike(a), b) }
+
+    /// Elementwise comparisons: 1 where true, 0 where false, in the inputs'
+    /// dtype. Not differentiable.
+    public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(AG_EQ, a, b, op: ".==") }
+    public static func .!= (a: Tensor, b: Tensor) -> Tensor { compare(AG_NE, a, b, op: ".!=") }
+    public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(AG_LT, a, b, op: ".<") }
+    public static func .<= (a: Tensor, b: Tensor) -> Tensor { compare(AG_LE, a, b, op: ".<=") }
+    public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(AG_GT, a, b, op: ".>") }
+    public static func .>= (a: Tensor, b: Tensor) -> Tensor { compare(AG_GE, a, b, op: ".>=") }
+    public static func .== (a: Tensor, b: Double) -> Tensor { a .== a.scalarLike(b) }
+    public static func .!= (a: Tensor, b: Double) -> Tensor { a .!= a.scalarLike(b) }
+    public static func .< (a: Tensor, b: Double) -> Tensor { a .< a.scalarLike(b) }
+    public static func .<= (a: Tensor, b: Double) -> Tensor { a .<= a.scalarLike(b) }
+    public static func .> (a: Tensor, b: Double) -> Tensor { a .> a.scalarLike(b) }
+    public static func .>= (a: Tensor, b: Double) -> Tensor { a .>= a.scalarLike(b) }
+}
+
+/// Elementwise aᵇ with broadcasting.
+///
+/// ```swift
+/// pow(Tensor([1, 2, 3]), 2)  // [1, 4, 9]
+/// ```
+public func pow(_ a: Tensor, _ b: Tensor) -> Tensor { BinaryOp.pow(a, b) }
+/// Elementwise aᵇ for a scalar exponent.
+public func pow(_ a: Tensor, _ b: Double) -> Tensor { BinaryOp.pow(a, a.scalarLike(b)) }
+/// Elementwise aᵇ for a scalar base.
+public func pow(_ a: Double, _ b: Tensor) -> Tensor { BinaryOp.pow(b.scalarLike(a), b) }
+
+/// Elementwise larger of `a` and `b` (NaN wins); ties split the gradient evenly.
+public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor { BinaryOp.maximum(a, b) }
+/// Elementwise smaller of `a` and `b` (NaN wins); ties split the gradient evenly.
+public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { BinaryOp.minimum(a, b) }

@@ -1,0 +1,76 @@
+/// A differentiable operation, defined once: its name, shape rule, forward
+/// kernel call, vector-Jacobian product (reverse mode) and Jacobian-vector
+/// product (forward mode).
+///
+/// The eager tape, forward mode and the gradient checker all consume the same
+/// definition; nothing about an op is written twice. Backward and forward
+/// rules are written with tensor ops, so recording them (``Tensor/backward(_:retainGraph:createGraph:)``
+/// with `createGraph: true`) gives higher derivatives for free.
+///
+/// Call a primitive like a function on its inputs:
+///
+/// ```swift
+/// struct Cube: Primitive {
+///     var name: String { "cube" }
+///     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
+///     func forward(_ x: [Tensor], shape: [Int]) -> Tensor { x[0] * x[0] * x[0] }
+///     func vjp(_ x: [Tensor], _ y: Tensor, _ g: Tensor, _ needs: [Bool]) -> [Tensor?] {
+///         [g * 3 * x[0] * x[0]]
+///     }
+///     func jvp(_ x: [Tensor], _ y: Tensor, _ t: [Tensor?]) -> Tensor { t[0]! * 3 * x[0] * x[0] }
+/// }
+/// let y = Cube()(x)
+/// ```
+public protocol Primitive {
+    /// The op's name, used in error messages and printed graphs.
+    var name: String { get }
+
+    /// The shape rule: the output shape for these input shapes. Stops with a
+    /// message naming the op and the shapes when they don't fit.
+    func outputShape(_ inputs: [[Int]]) -> [Int]
+
+    /// Computes the output (of the shape `outputShape` gave). Runs with
+    /// recording off: it sees plain values.
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor
+
+    /// Reverse mode: the gradient for each input given the output's gradient
+    /// `grad` (shaped like the output). An entry may be `nil` for a zero
+    /// gradient, and need only be computed where `needs[i]` is true. Gradients
+    /// for broadcast inputs may keep the output's shape: the engine sums them
+    /// back to the input's shape.
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?]
+
+    /// Forward mode: the output's tangent given each input's tangent (`nil`
+    /// for an input that carries none; at least one is not `nil`).
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor
+}
+
+extension Primitive {
+    /// Applies the op: checks dtypes and shapes, runs the forward kernel,
+    /// records a node when an input requires grad, and carries forward-mode
+    /// tangents.
+    public func callAsFunction(_ inputs: Tensor...) -> Tensor {
+        apply(inputs)
+    }
+
+    /// Applies the op to an array of inputs; see ``callAsFunction(_:)``.
+    public func apply(_ inputs: [Tensor]) -> Tensor {
+        if let first = inputs.first {
+            for t in inputs.dropFirst() where t.dtype != first.dtype {
+                opError(name, "dtypes \(first.dtype) and \(t.dtype) differ; convert one with .to(_:)")
+            }
+        }
+        let shape = outputShape(inputs.map(\.shape))
+        let output = GradMode.$isEnabled.withValue(false) { forward(inputs, shape: shape) }
+        if GradMode.isEnabled && inputs.contains(where: \.requiresGrad) {
+            output.gradFn = Node(op: self, inputs: inputs, output: output)
+        }
+        if !ForwardMode.isSuspended && inputs.contains(where: { $0.tangent != nil }) {
+            let tangents = inputs.map(\.tangent)
+            let primal = output.detach()
+            let t = ForwardMode.$isSuspended.withValue(true) { jvp(inputs, primal, tangents) }
+            output.tangent = t.shape == output.shape ? t : t.expanded(to: output.shape)
+        }
+        return output
+    }
+}

@@ -1,0 +1,74 @@
+/// Shape arithmetic shared by the ops: element counts, row-major strides,
+/// broadcasting and the formatting used in error messages.
+enum ShapeRules {
+    /// Number of elements in a tensor of this shape (1 for a scalar).
+    static func count(_ shape: [Int]) -> Int {
+        var n = 1
+        for d in shape { n *= d }
+        return n
+    }
+
+    /// Row-major (C order) element strides of a contiguous tensor.
+    static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var s = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i] = s
+            s *= shape[i]
+        }
+        return strides
+    }
+
+    /// NumPy broadcasting of two shapes, or `nil` when they don't broadcast.
+    static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let n = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: n)
+        for i in 0..<n {
+            let da = i < n - a.count ? 1 : a[i - (n - a.count)]
+            let db = i < n - b.count ? 1 : b[i - (n - b.count)]
+            if da == db || db == 1 {
+                out[i] = da
+            } else if da == 1 {
+                out[i] = db
+            } else {
+                return nil
+            }
+        }
+        return out
+    }
+
+    /// `[2, 3]`: how shapes appear in messages.
+    static func describe(_ shape: [Int]) -> String {
+        "[" + shape.map(String.init).joined(separator: ", ") + "]"
+    }
+
+    /// Normalises a possibly negative axis against `rank`, or stops naming the op.
+    static func axis(_ axis: Int, rank: Int, op: String) -> Int {
+        let a = axis < 0 ? axis + rank : axis
+        guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else {
+            fatalError("\(op): axis \(axis) is out of range for a tensor of rank \(rank)")
+        }
+        return a
+    }
+
+    /// Normalised, sorted, de-duplicated axes; every axis when `axes` is nil.
+    static func axes(_ axes: [Int]?, rank: Int, op: String) -> [Int] {
+        guard let axes else { return Array(0..<rank) }
+        let normalised = Set(axes.map { axis($0, rank: rank, op: op) })
+        return normalised.sorted()
+    }
+}
+
+/// Stops with a message naming the op: the error for programmer mistakes
+/// such as mismatched shapes.
+func opError(_ op: String, _ message: String) -> Never {
+    fatalError("\(op): \(message)")
+}
+
+/// Calls `body` with the array's elements as a C `int64_t` pointer (no copy on 64-bit platforms).
+@inline(__always)
+func withInt64Pointer<R>(_ values: [Int], _ body: (UnsafePointer<Int64>?) -> R) -> R {
+    values.withUnsafeBufferPointer { buffer in
+        buffer.withMemoryRebound(to: Int64.self) { body($0.baseAddress) }
+    }
+}

@@ -11,7 +11,11 @@ typedef enum { AG_F32 = 0, AG_F64 = 1 } ag_dtype;
 /** Largest rank the strided kernels accept. */
 #define AG_MAX_DIMS 16
 
-/** 1 when the AVX2+FMA code paths are in use, 0 for the portable paths. */
+/**
+ * 1 when the AVX2+FMA code paths are in use, 0 for the portable paths. They
+ * are used when the CPU has AVX2 and FMA, unless the environment variable
+ * AUTOGRAD_PORTABLE is 1 at first use.
+ */
 int ag_simd_enabled(void);
 
 /**

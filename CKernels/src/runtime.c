@@ -1,5 +1,6 @@
 /* SIMD dispatch flag, thread count and the parallel-for over the OpenMP runtime. */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <cblas.h>
 #include "ag_internal.h"
 
@@ -15,6 +16,9 @@ static _Atomic int g_threads = 0;  /* 0: not set yet */
 
 static int cpu_has_avx2_fma(void) {
 #if AG_X86
+    /* AUTOGRAD_PORTABLE=1 forces the portable paths (the test suite runs once this way). */
+    const char *portable = getenv("AUTOGRAD_PORTABLE");
+    if (portable && portable[0] == '1') return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
@@ -32,7 +36,13 @@ int ag_simd_enabled(void) {
 }
 
 void ag_set_simd_enabled(int enabled) {
-    atomic_store(&g_simd, enabled ? cpu_has_avx2_fma() : 0);
+#if AG_X86
+    __builtin_cpu_init();
+    enabled = enabled && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    enabled = 0;
+#endif
+    atomic_store(&g_simd, enabled);
 }
 
 int ag_num_threads(void) {

@@ -1,0 +1,37 @@
+# Autograd: `make run` trains the demo, `make test` runs the test suite.
+# Both install what they need first (Debian/Ubuntu packages, via apt-get).
+
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: all deps build run test clean
+
+all: build
+
+# Installs the C libraries the kernels link (OpenBLAS, LAPACKE, LLVM's OpenMP
+# runtime) when any is missing.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product autograd
+
+run: build
+	.build/release/autograd demo
+
+# The whole suite, then the gradient checks again on the portable (non-SIMD) kernels.
+test: deps
+	$(SWIFT) test
+	AUTOGRAD_PORTABLE=1 $(SWIFT) test --skip-build --filter GradcheckSuite
+
+clean:
+	rm -rf .build

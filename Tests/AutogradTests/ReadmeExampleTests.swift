@@ -1,0 +1,26 @@
+import Autograd
+import Testing
+
+/// The README's example, as written there, with its printed values checked.
+@Test func readmeExample() {
+    // f(x, y, z) = (x + y) · z
+    let x = Tensor(-2.0).requiringGrad()
+    let y = Tensor(5.0).requiringGrad()
+    let z = Tensor(-4.0).requiringGrad()
+    let f = (x + y) * z
+    f.backward()
+    #expect(f.item() == -12)
+    #expect([x.grad!.item(), y.grad!.item(), z.grad!.item()] == [-4, -4, 3])
+
+    let w = Tensor.randn([4, 3]).requiringGrad()
+    let b = Tensor.zeros([3]).requiringGrad()
+    let inputs = Tensor.randn([8, 4])
+    let loss = crossEntropy(logits: matmul(inputs, w) + b, labels: [0, 1, 2, 0, 1, 2, 0, 1])
+    loss.backward()
+    #expect(w.grad!.shape == [4, 3])
+    #expect(b.grad!.shape == [3])
+
+    let (value, slope) = jvp(of: { tanh($0) * $0 }, at: Tensor([0.5]), tangent: Tensor([1.0]))
+    #expect(Swift.abs(value.item() - 0.231_058_578_630_004_9) < 1e-6)
+    #expect(Swift.abs(slope.item() - 0.855_341_023_3) < 1e-6)
+}

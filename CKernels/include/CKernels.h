@@ -15,5 +15,7 @@
 #include "ag_softmax.h"
 #include "ag_gemm.h"
 #include "ag_copy.h"
+#include "ag_optim.h"
+#include "ag_index.h"
 
 #endif

@@ -128,14 +128,3 @@ public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor {
 public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
     Softmax(axis: ShapeRules.axis(axis, rank: x.rank, op: "logSoftmax"), log: true)(x)
 }
-
-/// Mean cross-entropy of `logits` [batch, classes] against integer class
-/// `labels`, through one fused kernel (its gradient is (softmax − onehot) / batch).
-///
-/// ```swift
-/// let loss = crossEntropy(logits: scores, labels: [2, 0, 1])
-/// loss.backward()
-/// ```
-public func crossEntropy(logits: Tensor, labels: [Int]) -> Tensor {
-    SoftmaxCrossEntropy(labels: labels)(logits)
-}

@@ -55,6 +55,11 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 /// The process-wide generator used when no generator is passed; reseed with ``manualSeed(_:)``.
 private let defaultGenerator = Mutex(RandomGenerator(seed: 0x5EED))
 
+/// Runs `body` with exclusive use of the default generator.
+func withDefaultGenerator<R>(_ body: (inout RandomGenerator) -> R) -> R {
+    defaultGenerator.withLock { body(&$0) }
+}
+
 /// Reseeds the default generator, like `torch.manual_seed`: later calls to
 /// ``Tensor/randn(_:dtype:)`` and friends repeat from here.
 public func manualSeed(_ seed: UInt64) {

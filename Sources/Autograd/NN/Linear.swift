@@ -1,0 +1,40 @@
+/// A fully connected layer: y = x · Wᵀ + b, with W of shape [out, in] (PyTorch's layout).
+///
+/// ```swift
+/// let layer = Linear(4, 3)
+/// let y = layer(Tensor.randn([8, 4]))   // shape [8, 3]
+/// ```
+public final class Linear: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    /// - Parameters:
+    ///   - inputs: features in; `outputs`: features out.
+    ///   - bias: whether to add a learned bias.
+    ///   - weightInit: how W starts; PyTorch's default U(−1/√in, 1/√in) unless given.
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true,
+                weightInit: Initializer = .lecunUniform, dtype: DType = .float32) {
+        weight = weightInit.make([outputs, inputs], dtype: dtype).requiringGrad()
+        let bound = 1 / Double(Swift.max(inputs, 1)).squareRoot()
+        self.bias = bias
+            ? Initializer.uniform(low: -bound, high: bound).make([outputs], dtype: dtype).requiringGrad()
+            : nil
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        guard x.shape.last == weight.shape[1] else {
+            opError("Linear", "input shape \(ShapeRules.describe(x.shape)) does not end in \(weight.shape[1]) features (weight \(ShapeRules.describe(weight.shape)))")
+        }
+        let y = matmul(x, weight.transposed())
+        return bias.map { y + $0 } ?? y
+    }
+}
+
+/// Flattens every axis after the first: [N, a, b, …] → [N, a·b·…].
+public final class Flatten: Module {
+    public override init() { super.init() }
+    public override func forward(_ x: Tensor) -> Tensor {
+        x.reshaped([x.shape.first ?? 1, -1])
+    }
+}

@@ -26,7 +26,7 @@ build: deps
 	$(SWIFT) build -c release --product autograd
 
 run: build
-	.build/release/autograd demo
+	.build/release/autograd train
 
 # The whole suite, then the gradient checks again on the portable (non-SIMD) kernels.
 test: deps

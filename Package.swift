@@ -28,7 +28,8 @@ let package = Package(
         ),
         .target(
             name: "Autograd",
-            dependencies: ["CKernels"]
+            dependencies: ["CKernels"],
+            resources: [.copy("Data/Resources/digits.csv")]
         ),
         .executableTarget(
             name: "AutogradCLI",

@@ -5,8 +5,20 @@ import Autograd
 struct AutogradCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "autograd",
-        abstract: "Autograd: tensors, reverse- and forward-mode differentiation, and training on the CPU.",
-        subcommands: [Demo.self],
-        defaultSubcommand: Demo.self
+        abstract: "Train and evaluate neural networks on the CPU with Autograd.",
+        subcommands: [Train.self, Eval.self]
     )
+}
+
+/// Prints a one-line error to standard error and exits non-zero.
+func fail(_ message: String) -> ExitCode {
+    var stderr = StandardError()
+    print("error: \(message)", to: &stderr)
+    return ExitCode.failure
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleWriter.standardError(string)
+    }
 }

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Autograd
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint written by 'train' on a dataset's test split.",
+        discussion: "The model is rebuilt from the checkpoint's metadata. The last line printed is 'test accuracy: 0.XXXX'.")
+
+    @Option(help: "A checkpoint.safetensors written by 'autograd train'.")
+    var checkpoint: String
+
+    @Option(help: "Dataset to evaluate on (default: the one it was trained on).")
+    var dataset: DatasetSpec?
+
+    @Option(help: "Seed for the train/test split and generated data (default: the training seed).")
+    var seed: UInt64?
+
+    @Option(help: "Examples per batch.")
+    var batchSize = 256
+
+    @Option(help: "Threads for the kernels (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+    }
+
+    func run() throws {
+        if let threads { Kernels.threadCount = threads }
+        let metadata: [String: String]
+        do {
+            metadata = try SafeTensors.load(from: checkpoint).metadata
+        } catch {
+            throw fail(error.description)
+        }
+        guard let modelText = metadata[MetadataKey.model], let spec = ModelSpec(argument: modelText),
+              let activation = metadata[MetadataKey.activation].flatMap(Activation.init(rawValue:)),
+              let inputs = metadata[MetadataKey.inputs].flatMap(Int.init),
+              let classes = metadata[MetadataKey.classes].flatMap(Int.init)
+        else {
+            throw fail("\(checkpoint) has no model description in its metadata; was it written by 'autograd train'?")
+        }
+        guard let data = dataset ?? metadata[MetadataKey.dataset].flatMap(DatasetSpec.init(argument:)) else {
+            throw fail("the checkpoint does not name its dataset; pass --dataset")
+        }
+        let splitSeed = seed ?? metadata[MetadataKey.seed].flatMap(UInt64.init) ?? 0
+        let samples = metadata[MetadataKey.samples].flatMap(Int.init) ?? 500
+        let noise = metadata[MetadataKey.noise].flatMap(Double.init) ?? 0
+
+        let test: TensorDataset
+        do {
+            test = try data.load(samples: samples, noise: noise, seed: splitSeed).test
+        } catch {
+            throw fail(error.description)
+        }
+        guard test.featureShape.reduce(1, *) == inputs else {
+            throw fail("the checkpoint's model takes \(inputs) features but \(data) has \(test.featureShape.reduce(1, *))")
+        }
+        let network = spec.build(inputs: inputs, classes: classes, activation: activation)
+        do {
+            try Checkpoint.load(into: network, from: checkpoint)
+        } catch {
+            throw fail(error.description)
+        }
+        let result = Trainer.evaluate(network, test, batchSize: batchSize)
+        print("evaluated \(spec) (\(activation.rawValue)) from \(checkpoint) on \(test.count) test examples of \(data)")
+        print("test loss: \(Fmt.fixed(result.loss, 4))")
+        print("test accuracy: \(Fmt.fixed(result.accuracy, 4))")
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Autograd
+
+/// `--dataset`: a bundled or generated set, or files the user names.
+enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
+    case digits
+    case playground(Playground)
+    case mnist(String)
+    case csv(String)
+
+    init?(argument: String) {
+        if argument == "digits" {
+            self = .digits
+        } else if let kind = Playground(rawValue: argument) {
+            self = .playground(kind)
+        } else if argument.hasPrefix("mnist:"), argument.count > 6 {
+            self = .mnist(String(argument.dropFirst(6)))
+        } else if argument.hasPrefix("csv:"), argument.count > 4 {
+            self = .csv(String(argument.dropFirst(4)))
+        } else {
+            return nil
+        }
+    }
+
+    static var allValueStrings: [String] { ["digits", "circle", "xor", "gauss", "spiral", "mnist:PATH", "csv:PATH"] }
+
+    var description: String {
+        switch self {
+        case .digits: "digits"
+        case .playground(let kind): kind.rawValue
+        case .mnist(let path): "mnist:" + path
+        case .csv(let path): "csv:" + path
+        }
+    }
+
+    var isTwoDimensional: Bool {
+        if case .playground = self { return true }
+        return false
+    }
+
+    /// Train and test splits: MNIST's own, otherwise a seeded 80/20 split.
+    func load(samples: Int, noise: Double, seed: UInt64) throws(DataError) -> (train: TensorDataset, test: TensorDataset) {
+        switch self {
+        case .digits:
+            return try Digits.load().split(testFraction: 0.2, seed: seed)
+        case .playground(let kind):
+            return kind.dataset(samples: samples, noise: noise, seed: seed).split(testFraction: 0.2, seed: seed)
+        case .mnist(let directory):
+            return (try MNIST.load(directory: directory, split: .train), try MNIST.load(directory: directory, split: .test))
+        case .csv(let path):
+            let data = try CSVDataset.load(path)
+            guard data.count >= 2 else { throw DataError(path, "needs at least 2 rows to split into train and test") }
+            return data.split(testFraction: 0.2, seed: seed)
+        }
+    }
+}
+
+/// `--model mlp:128,64`: a multilayer perceptron with those hidden widths
+/// (`mlp:` alone is a linear classifier).
+struct ModelSpec: ExpressibleByArgument, CustomStringConvertible {
+    let hidden: [Int]
+
+    init?(argument: String) {
+        guard argument.hasPrefix("mlp:") else { return nil }
+        let widths = argument.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false)
+        if widths == [""] {
+            hidden = []
+            return
+        }
+        var parsed: [Int] = []
+        for w in widths {
+            guard let n = Int(w), n > 0 else { return nil }
+            parsed.append(n)
+        }
+        hidden = parsed
+    }
+
+    static var allValueStrings: [String] { ["mlp:W1,W2,…"] }
+    var description: String { "mlp:" + hidden.map(String.init).joined(separator: ",") }
+
+    func build(inputs: Int, classes: Int, activation: Activation) -> MLP {
+        MLP(inputs: inputs, hidden: hidden, outputs: classes, activation: activation)
+    }
+}
+
+extension Activation: ExpressibleByArgument {}
+
+enum OptimizerKind: String, ExpressibleByArgument, CaseIterable {
+    case sgd, adam, adamw, rmsprop, adagrad
+
+    func make(_ parameters: [Tensor], learningRate: Double, momentum: Double, weightDecay: Double) -> Optimizer {
+        switch self {
+        case .sgd: SGD(parameters, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        case .adam: Adam(parameters, learningRate: learningRate, weightDecay: weightDecay)
+        case .adamw: AdamW(parameters, learningRate: learningRate, weightDecay: weightDecay)
+        case .rmsprop: RMSProp(parameters, learningRate: learningRate, weightDecay: weightDecay, momentum: momentum)
+        case .adagrad: AdaGrad(parameters, learningRate: learningRate, weightDecay: weightDecay)
+        }
+    }
+}
+
+enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
+    case constant, step, exponential, cosine
+
+    func make(epochs: Int, warmup: Int) -> any LearningRateSchedule {
+        let main: any LearningRateSchedule = switch self {
+        case .constant: ConstantLearningRate()
+        case .step: StepDecay(stepSize: Swift.max(1, (epochs - warmup) / 3), gamma: 0.1)
+        case .exponential: ExponentialDecay(gamma: 0.95)
+        case .cosine: CosineAnnealing(periods: Swift.max(1, epochs - warmup))
+        }
+        return warmup > 0 ? LinearWarmup(steps: warmup, then: main) : main
+    }
+}
+
+/// Names of the metadata a checkpoint written by `train` carries, so `eval` can rebuild the model.
+enum MetadataKey {
+    static let model = "autograd.model"
+    static let activation = "autograd.activation"
+    static let inputs = "autograd.inputs"
+    static let classes = "autograd.classes"
+    static let dataset = "autograd.dataset"
+    static let seed = "autograd.seed"
+    static let samples = "autograd.samples"
+    static let noise = "autograd.noise"
+    static let epoch = "autograd.epoch"
+}

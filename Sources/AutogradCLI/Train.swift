@@ -1,0 +1,201 @@
+import ArgumentParser
+import Autograd
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a classifier and write metrics, plots and a checkpoint.",
+        discussion: """
+            Writes to --out: metrics.csv (one row per epoch), curves.svg (loss and accuracy), \
+            boundary.svg for 2-D datasets (the decision boundary over the data), and \
+            checkpoint.safetensors, saved after every epoch. The last line printed is \
+            'test accuracy: 0.XXXX'.
+            """)
+
+    @Option(help: "digits (bundled 8×8 digits), circle, xor, gauss, spiral (generated 2-D sets), mnist:DIR or csv:FILE.")
+    var dataset: DatasetSpec = .digits
+
+    @Option(help: "Hidden layer widths, as mlp:W1,W2,… (mlp: alone is a linear classifier).")
+    var model = ModelSpec(argument: "mlp:128,64")!
+
+    @Option(help: "Activation between layers: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var activation: Activation = .relu
+
+    @Option(help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var optimizer: OptimizerKind = .adam
+
+    @Option(help: "Learning rate.")
+    var lr = 0.01
+
+    @Option(help: "Momentum, for sgd and rmsprop.")
+    var momentum = 0.9
+
+    @Option(help: "Weight decay (decoupled for adamw, L2 otherwise).")
+    var weightDecay = 0.0
+
+    @Option(help: "Learning-rate schedule over epochs: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var schedule: ScheduleKind = .cosine
+
+    @Option(help: "Epochs of linear learning-rate warm-up.")
+    var warmup = 0
+
+    @Option(help: "Clip the global gradient norm to this value.")
+    var clipNorm: Double?
+
+    @Option(help: "Label smoothing for the cross-entropy loss, in [0, 1].")
+    var labelSmoothing = 0.0
+
+    @Option(help: "Examples per mini-batch.")
+    var batchSize = 32
+
+    @Option(help: "Passes over the training data (default: 30 for digits, 200 for the 2-D sets, 10 for mnist, 50 for csv).")
+    var epochs: Int?
+
+    @Option(help: "Points generated for circle, xor, gauss and spiral.")
+    var samples = 500
+
+    @Option(help: "Noise of the generated 2-D datasets, 0 to 0.5.")
+    var noise = 0.0
+
+    @Option(help: "Random seed for data splits, initial weights and shuffling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Threads for the kernels (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Folder for metrics, plots and the checkpoint.")
+    var out = "out"
+
+    func validate() throws {
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let epochs { guard epochs > 0 else { throw ValidationError("--epochs must be positive") } }
+        guard samples >= 10 else { throw ValidationError("--samples must be at least 10") }
+        guard noise >= 0, noise <= 0.5 else { throw ValidationError("--noise must be between 0 and 0.5") }
+        guard labelSmoothing >= 0, labelSmoothing <= 1 else { throw ValidationError("--label-smoothing must be between 0 and 1") }
+        guard warmup >= 0, warmup < epochCount else { throw ValidationError("--warmup must be between 0 and --epochs - 1") }
+        if let clipNorm { guard clipNorm > 0 else { throw ValidationError("--clip-norm must be positive") } }
+        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+    }
+
+    /// --epochs, or the dataset's default.
+    var epochCount: Int {
+        if let epochs { return epochs }
+        switch dataset {
+        case .digits: return 30
+        case .playground: return 200
+        case .mnist: return 10
+        case .csv: return 50
+        }
+    }
+
+    func run() throws {
+        if let threads { Kernels.threadCount = threads }
+        let epochs = epochCount
+        manualSeed(seed)
+        let (train, test): (TensorDataset, TensorDataset)
+        do {
+            (train, test) = try dataset.load(samples: samples, noise: noise, seed: seed)
+        } catch {
+            throw fail(error.description)
+        }
+        let inputs = train.featureShape.reduce(1, *)
+        let classes = Swift.max(train.classCount, test.classCount)
+        let network = model.build(inputs: inputs, classes: classes, activation: activation)
+        let opt = optimizer.make(network.parameters, learningRate: lr, momentum: momentum, weightDecay: weightDecay)
+        let lrSchedule = schedule.make(epochs: epochs, warmup: warmup)
+        let trainer = Trainer(model: network, optimizer: opt, labelSmoothing: labelSmoothing, clipNorm: clipNorm)
+        let loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed)
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        } catch {
+            throw fail("cannot create output folder \(out): \(error.localizedDescription)")
+        }
+        let checkpointPath = out + "/checkpoint.safetensors"
+
+        print("training \(model) (\(activation.rawValue)) on \(dataset): \(train.count) train / \(test.count) test examples, "
+              + "\(classes) classes, \(network.parameterCount) parameters, \(optimizer.rawValue) lr \(lr), \(schedule.rawValue) schedule")
+        let bar = ProgressBar()
+        var history: [EpochRecord] = []
+        var lastCheckpoint: Int?
+        let width = String(epochs).count
+        for epoch in 1...epochs {
+            opt.learningRate = lrSchedule.learningRate(at: epoch - 1, base: lr)
+            let started = ContinuousClock.now
+            let fit: Evaluation
+            do {
+                fit = try trainer.trainEpoch(loader, epoch: epoch) { step, steps, loss in
+                    bar.update(epoch: epoch, of: epochs, step: step, of: steps, loss: loss)
+                }
+            } catch {
+                bar.clear()
+                let kept = lastCheckpoint.map { "the last good checkpoint (epoch \($0)) is \(checkpointPath)" }
+                    ?? "no checkpoint was written"
+                throw fail("\(error.description); stopped, \(kept)")
+            }
+            let check = trainer.evaluate(test)
+            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - started).components.seconds)
+            bar.clear()
+            let record = EpochRecord(epoch: epoch, train: fit, test: check, learningRate: opt.learningRate, seconds: seconds)
+            history.append(record)
+            print("epoch \(String(repeating: " ", count: width - String(epoch).count))\(epoch)/\(epochs)  "
+                  + "train loss \(Fmt.fixed(fit.loss, 4))  acc \(Fmt.fixed(fit.accuracy, 4))  "
+                  + "test loss \(Fmt.fixed(check.loss, 4))  acc \(Fmt.fixed(check.accuracy, 4))  "
+                  + "(\(Fmt.fixed(seconds, 2)) s)")
+            do {
+                try Checkpoint.save(network, optimizer: opt, metadata: metadata(inputs: inputs, classes: classes, epoch: epoch),
+                                    to: checkpointPath)
+                try AtomicFile.write(EpochRecord.csv(history), to: out + "/metrics.csv")
+            } catch {
+                throw fail("\(error)")
+            }
+            lastCheckpoint = epoch
+        }
+        do {
+            try AtomicFile.write(Plots.curves(history, title: "\(model) (\(activation.rawValue)) on \(dataset)"),
+                                 to: out + "/curves.svg")
+            if dataset.isTwoDimensional {
+                try AtomicFile.write(Plots.decisionBoundary(network, train: train, test: test,
+                                                            title: "\(dataset): \(model) (\(activation.rawValue))"),
+                                     to: out + "/boundary.svg")
+            }
+        } catch {
+            throw fail("\(error)")
+        }
+        let files = ["metrics.csv", "curves.svg"] + (dataset.isTwoDimensional ? ["boundary.svg"] : []) + ["checkpoint.safetensors"]
+        print("wrote " + files.map { out + "/" + $0 }.joined(separator: ", "))
+        print("test accuracy: \(Fmt.fixed(history.last!.test.accuracy, 4))")
+    }
+
+    private func metadata(inputs: Int, classes: Int, epoch: Int) -> [String: String] {
+        [
+            MetadataKey.model: model.description,
+            MetadataKey.activation: activation.rawValue,
+            MetadataKey.inputs: String(inputs),
+            MetadataKey.classes: String(classes),
+            MetadataKey.dataset: dataset.description,
+            MetadataKey.seed: String(seed),
+            MetadataKey.samples: String(samples),
+            MetadataKey.noise: String(noise),
+            MetadataKey.epoch: String(epoch),
+        ]
+    }
+}
+
+/// One epoch's figures, as printed and as written to metrics.csv.
+struct EpochRecord {
+    let epoch: Int
+    let train: Evaluation
+    let test: Evaluation
+    let learningRate: Double
+    let seconds: Double
+
+    static func csv(_ records: [EpochRecord]) -> String {
+        var text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,seconds\n"
+        for r in records {
+            text += "\(r.epoch),\(r.train.loss),\(r.train.accuracy),\(r.test.loss),\(r.test.accuracy),\(r.learningRate),\(r.seconds)\n"
+        }
+        return text
+    }
+}

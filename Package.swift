@@ -40,7 +40,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AutogradTests",
-            dependencies: ["Autograd", "CKernels"]
+            dependencies: ["Autograd", "CKernels"],
+            exclude: ["Fixtures/make_fixtures.py"],
+            resources: [.copy("Fixtures/from_python.safetensors")]
         ),
     ],
     swiftLanguageModes: [.v6]

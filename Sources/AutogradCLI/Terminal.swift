@@ -39,7 +39,7 @@ struct ProgressBar {
 /// Number formatting without Foundation's locale machinery.
 enum Fmt {
     static func fixed(_ value: Double, _ decimals: Int) -> String {
-        guard value.isFinite else { return String(value) }
+        guard value.isFinite, Swift.abs(value) < 1e15 else { return String(value) }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let negative = value < 0

@@ -16,8 +16,8 @@ struct CSVTable {
         var values: [Double] = []
         var columns = -1
         var rows = 0
-        for (lineIndex, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        // "\r\n" is one Character in Swift, and a newline like "\n".
+        for (lineIndex, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let numbers = fields.map { Double($0.trimmingCharacters(in: .whitespaces)) }

@@ -2,6 +2,11 @@
 public struct Batch {
     public let inputs: Tensor
     public let labels: [Int]
+
+    public init(inputs: Tensor, labels: [Int]) {
+        self.inputs = inputs
+        self.labels = labels
+    }
 }
 
 /// A collection of labelled examples that can be read in batches.

@@ -13,7 +13,7 @@ public struct NonFiniteLossError: Error, CustomStringConvertible {
     public let step: Int
     public let loss: Double
     public var description: String {
-        "loss became \(loss) at epoch \(epoch), step \(step)"
+        "loss became \(loss.isNaN ? "nan" : String(loss)) at epoch \(epoch), step \(step)"
     }
 }
 

@@ -1,0 +1,117 @@
+import Autograd
+import Foundation
+import Testing
+
+/// The `autograd` command, run as a user would: a child process of the
+/// binary SwiftPM built next to this test bundle.
+@Suite("autograd command")
+struct CLITests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let error: String
+        var lastLine: String { output.split(separator: "\n").last.map(String.init) ?? "" }
+    }
+
+    static let binary: String = {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("autograd").path
+    }()
+
+    func autograd(_ arguments: String...) throws -> Run {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "autograd not built at \(Self.binary)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+                   error: String(decoding: error, as: UTF8.self))
+    }
+
+    @Test func trainWritesEverythingAndEvalAgrees() throws {
+        let folder = TemporaryFolder()
+        let train = try autograd("train", "--dataset", "xor", "--model", "mlp:8", "--epochs", "20", "--samples", "200",
+                                 "--out", folder.path, "--threads", "1")
+        #expect(train.status == 0, "\(train.error)")
+        #expect(train.lastLine.hasPrefix("test accuracy: 0."))
+        #expect(!train.output.contains("\r"), "no progress bar when output is not a terminal")
+        #expect(folder.contents() == ["boundary.svg", "checkpoint.safetensors", "curves.svg", "metrics.csv"])
+        let metrics = try String(contentsOfFile: folder.file("metrics.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(metrics.count == 21)
+        #expect(metrics[0] == "epoch,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,seconds")
+        let svg = try String(contentsOfFile: folder.file("boundary.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("<circle"))
+
+        let eval = try autograd("eval", "--checkpoint", folder.file("checkpoint.safetensors"))
+        #expect(eval.status == 0, "\(eval.error)")
+        #expect(eval.lastLine == train.lastLine, "eval reproduces the final test accuracy")
+    }
+
+    @Test func digitsReachNinetyFivePercent() throws {
+        let folder = TemporaryFolder()
+        let run = try autograd("train", "--epochs", "8", "--out", folder.path)
+        #expect(run.status == 0, "\(run.error)")
+        let accuracy = try #require(Double(run.lastLine.replacingOccurrences(of: "test accuracy: ", with: "")))
+        #expect(accuracy >= 0.95)
+        #expect(!folder.contents().contains("boundary.svg"), "no boundary picture for 64-D data")
+    }
+
+    @Test func badFlagsAndDatasetsAreUsageErrors() throws {
+        let unknownFlag = try autograd("train", "--no-such-flag")
+        #expect(unknownFlag.status == 64)
+        #expect(unknownFlag.error.contains("Unknown option '--no-such-flag'"))
+        #expect(unknownFlag.error.contains("Usage:"))
+        let unknownDataset = try autograd("train", "--dataset", "imagenet")
+        #expect(unknownDataset.status == 64)
+        #expect(unknownDataset.error.contains("imagenet"))
+        let badModel = try autograd("train", "--model", "mlp:12,x")
+        #expect(badModel.status == 64)
+        let badNumber = try autograd("train", "--lr", "0")
+        #expect(badNumber.status == 64 && badNumber.error.contains("--lr must be a positive number"))
+    }
+
+    @Test func missingOrCorruptFilesGiveOneLineErrors() throws {
+        let folder = TemporaryFolder()
+        let missing = try autograd("train", "--dataset", "csv:" + folder.file("nope.csv"), "--out", folder.path)
+        #expect(missing.status == 1)
+        #expect(missing.error == "error: \(folder.file("nope.csv")): No such file or directory\n")
+        folder.write("bad.csv", "1,2,0\n3,x,1\n")
+        let corrupt = try autograd("train", "--dataset", "csv:" + folder.file("bad.csv"), "--out", folder.path)
+        #expect(corrupt.status == 1)
+        #expect(corrupt.error == "error: \(folder.file("bad.csv")): line 2, column 2: 'x' is not a number\n")
+        let mnist = try autograd("train", "--dataset", "mnist:" + folder.path, "--out", folder.path)
+        #expect(mnist.status == 1 && mnist.error.hasPrefix("error: ") && mnist.error.contains("train-images-idx3-ubyte"))
+        folder.write("broken.safetensors", [200, 0, 0, 0, 0, 0, 0, 0, 123])
+        let eval = try autograd("eval", "--checkpoint", folder.file("broken.safetensors"))
+        #expect(eval.status == 1)
+        #expect(eval.error.hasPrefix("error: corrupt checkpoint: ") && eval.error.contains("runs past the end"))
+        #expect(eval.error.split(separator: "\n").count == 1)
+    }
+
+    @Test func nonFiniteLossStopsWithItsEpochAndStepAndKeepsTheLastGoodCheckpoint() throws {
+        let folder = TemporaryFolder()
+        // Features of ±1e30 make the first updates enormous; float32 overflows to inf and then NaN.
+        folder.write("huge.csv", (0..<20).map { "\($0 % 2 == 0 ? 1e30 : -1e30),1,\($0 % 2)" }.joined(separator: "\n"))
+        let out = folder.path + "/run"
+        let run = try autograd("train", "--dataset", "csv:" + folder.file("huge.csv"), "--optimizer", "sgd", "--out", out)
+        #expect(run.status == 1)
+        let message = try #require(run.error.split(separator: "\n").first.map(String.init))
+        #expect(run.error.split(separator: "\n").count == 1)
+        let match = try #require(message.firstMatch(of: /^error: loss became (nan|inf|-inf) at epoch (\d+), step (\d+); stopped, (.*)$/))
+        let epoch = try #require(Int(match.2))
+        if epoch == 1 {
+            #expect(match.4 == "no checkpoint was written")
+            #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors"))
+        } else {
+            #expect(match.4 == "the last good checkpoint (epoch \(epoch - 1)) is \(out)/checkpoint.safetensors")
+            let metadata = try SafeTensors.load(from: out + "/checkpoint.safetensors").metadata
+            #expect(metadata["autograd.epoch"] == String(epoch - 1))
+        }
+    }
+}

@@ -24,3 +24,34 @@ import Testing
     #expect(Swift.abs(value.item() - 0.231_058_578_630_004_9) < 1e-6)
     #expect(Swift.abs(slope.item() - 0.855_341_023_3) < 1e-6)
 }
+
+/// The README's training example, as written there, writing into a temporary folder.
+@Test func readmeTrainingExample() throws {
+    let folder = TemporaryFolder()
+    manualSeed(0)
+    let (train, test) = try Digits.load().split(testFraction: 0.2, seed: 0)
+
+    let model = Sequential {
+        Linear(64, 128)
+        ReLU()
+        Dropout(0.1)
+        Linear(128, 10)
+    }
+    let optimizer = Adam(model.parameters, learningRate: 3e-3)
+    let loader = DataLoader(train, batchSize: 32, shuffle: true, seed: 0)
+
+    var accuracy = 0.0
+    for _ in 1...10 {
+        model.train()
+        for batch in loader {
+            optimizer.zeroGrad()
+            let loss = crossEntropy(logits: model(batch.inputs), labels: batch.labels)
+            loss.backward()
+            optimizer.step()
+        }
+        accuracy = Trainer.evaluate(model, test).accuracy
+    }
+    try Checkpoint.save(model, optimizer: optimizer, to: folder.file("digits.safetensors"))
+    #expect(accuracy > 0.94)  // other tests share the default generator, so the exact figure varies a little
+    #expect(folder.contents() == ["digits.safetensors"])
+}

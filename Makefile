@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test bench clean
 
 all: build
 
@@ -32,6 +32,10 @@ run: build
 test: deps
 	$(SWIFT) test
 	AUTOGRAD_PORTABLE=1 $(SWIFT) test --skip-build --filter GradcheckSuite
+
+# Every benchmark workload, release build, table output (`autograd bench --json` for JSON lines).
+bench: build
+	.build/release/autograd bench
 
 clean:
 	rm -rf .build

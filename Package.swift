@@ -31,10 +31,15 @@ let package = Package(
             dependencies: ["CKernels"],
             resources: [.copy("Data/Resources/digits.csv")]
         ),
+        // Counts heap allocations for `autograd bench`; linked into the
+        // executable only, never into the library.
+        .target(name: "AllocationCounter"),
         .executableTarget(
             name: "AutogradCLI",
             dependencies: [
                 "Autograd",
+                "CKernels",
+                "AllocationCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -17,5 +17,6 @@
 #include "ag_copy.h"
 #include "ag_optim.h"
 #include "ag_index.h"
+#include "ag_blas.h"
 
 #endif

@@ -23,6 +23,7 @@ typedef enum {
     AG_CLAMP,      /* p0: lower bound, p1: upper bound */
     AG_SQUARE,
     AG_RECIPROCAL,
+    AG_AFFINE,     /* x * p0 + p1: tensor-scalar arithmetic */
 } ag_unary_op;
 
 /** y[i] = op(x[i]) for i < n. Contiguous buffers; `y` may equal `x`. */

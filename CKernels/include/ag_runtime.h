@@ -25,10 +25,14 @@ int ag_simd_enabled(void);
  */
 void ag_set_simd_enabled(int enabled);
 
-/** Number of threads the kernels (and OpenBLAS) may use. */
+/**
+ * Number of threads the kernels use (default: the number of processors).
+ * All of them, GEMM included, share the OpenMP runtime's pool; OpenBLAS is
+ * kept on one thread and GEMMs are split across the pool (see gemm.c).
+ */
 int ag_num_threads(void);
 
-/** Sets the number of threads for our kernels and for OpenBLAS (at least 1). */
+/** Sets the number of threads the kernels use (at least 1). */
 void ag_set_num_threads(int n);
 
 /** Work function for `ag_parallel_for`: processes indices [begin, end). */
@@ -40,5 +44,14 @@ typedef void (*ag_range_fn)(void *ctx, size_t begin, size_t end);
  * thread, so small tensors never pay for waking threads.
  */
 void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx);
+
+/**
+ * Estimates the core clock in Hz by timing a chain of dependent integer adds
+ * (one per cycle) for about `seconds`. For the benchmark runner's peak figure.
+ */
+double ag_estimate_clock_hz(double seconds);
+
+/** Monotonic time in seconds, for timing. */
+double ag_now_seconds(void);
 
 #endif

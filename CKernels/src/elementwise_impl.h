@@ -43,6 +43,7 @@ AG_INLINE void FN(unary_body)(ag_unary_op op, size_t n, const T *restrict x, T *
         break;
     case AG_SQUARE: for (size_t i = 0; i < n; i++) y[i] = x[i] * x[i]; break;
     case AG_RECIPROCAL: for (size_t i = 0; i < n; i++) y[i] = (T)1 / x[i]; break;
+    case AG_AFFINE: for (size_t i = 0; i < n; i++) y[i] = x[i] * p0 + p1; break;
     }
 }
 
@@ -66,7 +67,7 @@ static void FN(unary_range)(void *ctx, size_t begin, size_t end) {
 static void FN(unary)(ag_unary_op op, size_t n, const T *x, T *y, double p0, double p1) {
     FN(unary_job) job = {op, x, y, (T)p0, (T)p1};
     int cheap = op == AG_NEG || op == AG_ABS || op == AG_RELU || op == AG_LEAKY_RELU ||
-                op == AG_SIGN || op == AG_CLAMP || op == AG_SQUARE;
+                op == AG_SIGN || op == AG_CLAMP || op == AG_SQUARE || op == AG_AFFINE;
     ag_parallel_for(n, cheap ? AG_GRAIN_CHEAP : AG_GRAIN_COSTLY, FN(unary_range), &job);
 }
 

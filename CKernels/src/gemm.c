@@ -3,9 +3,10 @@
 #include "../include/ag_gemm.h"
 #include "ag_internal.h"
 
-void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
-             double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
-             double beta, void *c, int64_t ldc) {
+/* One single-threaded OpenBLAS call. */
+static void gemm_serial(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                        double beta, void *c, int64_t ldc) {
     if (m == 0 || n == 0) return;
     enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
@@ -15,6 +16,52 @@ void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_
     else
         cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, alpha,
                     a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
+/* Products smaller than this many multiply-adds run on one thread: below it,
+ * waking a second thread costs more than it saves (measured with
+ * `autograd bench --filter gemm`). */
+#define AG_GEMM_PARALLEL_MIN ((int64_t)96 * 96 * 96)
+
+typedef struct {
+    ag_dtype dt;
+    int trans_a, trans_b, split_rows;
+    int64_t m, n, k, lda, ldb, ldc;
+    double alpha, beta;
+    const char *a, *b;
+    char *c;
+    size_t slabs;
+} gemm_job;
+
+/* Slabs [begin, end) of C: row slabs (of op(A)) or column slabs (of op(B)). */
+static void gemm_slabs(void *ctx, size_t begin, size_t end) {
+    const gemm_job *j = ctx;
+    size_t es = ag_dtype_size(j->dt);
+    int64_t total = j->split_rows ? j->m : j->n;
+    int64_t lo = (int64_t)begin * total / (int64_t)j->slabs, hi = (int64_t)end * total / (int64_t)j->slabs;
+    if (lo >= hi) return;
+    if (j->split_rows) {
+        /* Rows lo..hi of op(A): row r starts at r*lda, or at column r when transposed. */
+        const char *a = j->a + (size_t)(j->trans_a ? lo : lo * j->lda) * es;
+        gemm_serial(j->dt, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb,
+                    j->beta, j->c + (size_t)(lo * j->ldc) * es, j->ldc);
+    } else {
+        const char *b = j->b + (size_t)(j->trans_b ? lo * j->ldb : lo) * es;
+        gemm_serial(j->dt, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb,
+                    j->beta, j->c + (size_t)lo * es, j->ldc);
+    }
+}
+
+void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+             double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+             double beta, void *c, int64_t ldc) {
+    size_t threads = (size_t)ag_num_threads();
+    if (threads < 2 || m * n * k < AG_GEMM_PARALLEL_MIN || (m < 16 && n < 16)) {
+        gemm_serial(dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    gemm_job job = {dt, trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, threads};
+    ag_parallel_for(threads, 1, gemm_slabs, &job);
 }
 
 void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,

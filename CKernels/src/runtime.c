@@ -1,6 +1,8 @@
 /* SIMD dispatch flag, thread count and the parallel-for over the OpenMP runtime. */
+#define _POSIX_C_SOURCE 199309L
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <cblas.h>
 #include "ag_internal.h"
 
@@ -10,6 +12,10 @@ extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, 
 extern int omp_get_thread_num(void);
 extern int omp_get_num_threads(void);
 extern int omp_get_num_procs(void);
+/* LLVM libomp: how long idle workers spin before sleeping. The default
+ * (200 ms) keeps our workers spinning on the cores OpenBLAS's own threads
+ * need for the next GEMM; 0 puts them to sleep at once. */
+extern void kmp_set_blocktime(int milliseconds);
 
 static _Atomic int g_simd = -1;    /* -1: not probed yet */
 static _Atomic int g_threads = 0;  /* 0: not set yet */
@@ -45,11 +51,19 @@ void ag_set_simd_enabled(int enabled) {
     atomic_store(&g_simd, enabled);
 }
 
+/*
+ * One thread story: every parallel kernel, GEMM included, runs on the OpenMP
+ * runtime's pool, and OpenBLAS itself stays on one thread. GEMMs are split
+ * into slabs that each thread hands to single-threaded OpenBLAS (gemm.c). A
+ * pthreads OpenBLAS pool next to another pool spins on the cores the other
+ * needs; with one pool whose workers sleep when idle, nothing competes.
+ */
 int ag_num_threads(void) {
     int n = atomic_load_explicit(&g_threads, memory_order_relaxed);
     if (n <= 0) {
         n = omp_get_num_procs();
         if (n < 1) n = 1;
+        openblas_set_num_threads(1);
         atomic_store(&g_threads, n);
     }
     return n;
@@ -57,8 +71,8 @@ int ag_num_threads(void) {
 
 void ag_set_num_threads(int n) {
     if (n < 1) n = 1;
+    openblas_set_num_threads(1);
     atomic_store(&g_threads, n);
-    openblas_set_num_threads(n);
 }
 
 typedef struct {
@@ -87,6 +101,39 @@ void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
         fn(ctx, 0, n);
         return;
     }
+    static _Thread_local int blocktime_set = 0;
+    if (!blocktime_set) {
+        kmp_set_blocktime(0);
+        blocktime_set = 1;
+    }
     parallel_job job = {fn, ctx, n};
     GOMP_parallel(parallel_trampoline, &job, (unsigned)threads, 0);
+}
+
+double ag_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double ag_estimate_clock_hz(double seconds) {
+    /* Each `x += 1` depends on the previous one: one add per cycle at best.
+     * The empty asm keeps the compiler from folding the chain. */
+    uint64_t x = 0, adds = 0;
+    double start = ag_now_seconds(), elapsed = 0;
+    while (elapsed < seconds) {
+        for (int i = 0; i < 100000; i++) {
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+            x += 1; __asm__ volatile("" : "+r"(x));
+        }
+        adds += 800000;
+        elapsed = ag_now_seconds() - start;
+    }
+    return (double)adds / elapsed;
 }

@@ -1,8 +1,17 @@
+import Synchronization
+
 /// The eager reverse pass, after PyTorch's engine: count each node's
 /// consumers, sum incoming gradients in a per-node buffer, run a node once all
 /// its consumers have reported, and release what it saved as soon as it has
 /// run. Iterative throughout, so a graph of any depth fits on the stack.
 enum BackwardEngine {
+    private static let passCounter = Atomic<UInt64>(0)
+
+    /// A number no earlier pass used.
+    static func nextPass() -> UInt64 {
+        passCounter.add(1, ordering: .relaxed).newValue
+    }
+
     /// Runs the reverse pass from `root` seeded with `seed`.
     ///
     /// With `capture` nil, gradients accumulate into the `.grad` of leaves.
@@ -10,7 +19,7 @@ enum BackwardEngine {
     /// tensor is returned (nil where none arrives).
     static func run(root: Tensor, seed: Tensor, retainGraph: Bool, createGraph: Bool,
                     capture: [Tensor]?) -> [Tensor?] {
-        GradMode.$isEnabled.withValue(createGraph) {
+        GradMode.with(enabled: createGraph) {
             execute(root: root, seed: seed, retainGraph: retainGraph, createGraph: createGraph,
                     capture: capture)
         }
@@ -45,11 +54,13 @@ enum BackwardEngine {
             return captured
         }
 
-        // Count, for each node, the edges from its consumers.
-        var dependencies: [ObjectIdentifier: Int] = [:]
+        // Count, for each node, the edges from its consumers. The counts and
+        // gradient buffers live on the nodes, stamped with this pass's number.
+        let pass = nextPass()
         var nodes: [Node] = [rootNode]  // keeps every node alive for the pass
         var stack: [Node] = [rootNode]
-        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(rootNode)]
+        rootNode.visitedPass = pass
+        rootNode.pendingConsumers = 0
         while let node = stack.popLast() {
             if node.released {
                 fatalError(
@@ -57,21 +68,23 @@ enum BackwardEngine {
             }
             for input in node.inputs {
                 guard let child = input.gradFn else { continue }
-                let id = ObjectIdentifier(child)
-                dependencies[id, default: 0] += 1
-                if seen.insert(id).inserted {
+                if child.visitedPass != pass {
+                    child.visitedPass = pass
+                    child.pendingConsumers = 0
+                    child.gradBuffer = nil
                     nodes.append(child)
                     stack.append(child)
                 }
+                child.pendingConsumers += 1
             }
         }
 
-        var buffers: [ObjectIdentifier: Tensor] = [ObjectIdentifier(rootNode): seed]
+        rootNode.gradBuffer = seed
         var ready: [Node] = [rootNode]
         while let node = ready.popLast() {
-            let id = ObjectIdentifier(node)
-            let grad = buffers.removeValue(forKey: id)
-            if let grad, let slots = nodeSlots[id] {
+            let grad = node.gradBuffer
+            node.gradBuffer = nil
+            if let grad, let slots = nodeSlots[ObjectIdentifier(node)] {
                 for slot in slots { captured[slot] = grad }
             }
             let inputs = node.inputs
@@ -87,12 +100,11 @@ enum BackwardEngine {
             for (input, g) in zip(inputs, inputGrads) {
                 let g = g.map { reduceBroadcast($0, to: input.shape, op: node.op.name) }
                 if let child = input.gradFn {
-                    let cid = ObjectIdentifier(child)
                     if let g {
-                        buffers[cid] = buffers[cid].map { $0 + g } ?? g
+                        child.gradBuffer = child.gradBuffer.map { $0 + g } ?? g
                     }
-                    dependencies[cid]! -= 1
-                    if dependencies[cid] == 0 { ready.append(child) }
+                    child.pendingConsumers -= 1
+                    if child.pendingConsumers == 0 { ready.append(child) }
                 } else if let g, input.requiresGrad {
                     deliverToLeaf(input, g)
                 }

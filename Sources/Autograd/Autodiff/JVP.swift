@@ -26,7 +26,7 @@ public func jvp(of f: ([Tensor]) -> Tensor, at xs: [Tensor], tangents: [Tensor])
         dual.tangent = t
         return dual
     }
-    let y = ForwardMode.$isSuspended.withValue(false) { f(duals) }
+    let y = ForwardMode.with(suspended: false) { f(duals) }
     let t = y.tangent ?? Tensor.zeros(like: y)
     let value = y.detach()
     value.gradFn = y.gradFn

@@ -11,6 +11,14 @@ final class Node {
     let versions: [Int]
     var released = false
 
+    // Bookkeeping of the reverse pass that is running (see BackwardEngine).
+    /// The pass that last visited this node.
+    var visitedPass: UInt64 = 0
+    /// Consumers that have not yet sent their gradient in this pass.
+    var pendingConsumers = 0
+    /// The sum of the gradients received so far in this pass.
+    var gradBuffer: Tensor?
+
     init(op: any Primitive, inputs: [Tensor], output: Tensor) {
         self.op = op
         self.inputs = inputs

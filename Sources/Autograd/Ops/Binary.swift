@@ -109,22 +109,22 @@ extension Tensor {
     /// let y = Tensor([[1, 2], [3, 4]]) + Tensor([10, 20])  // [[11, 22], [13, 24]]
     /// ```
     public static func + (a: Tensor, b: Tensor) -> Tensor { BinaryOp.add(a, b) }
-    public static func + (a: Tensor, b: Double) -> Tensor { BinaryOp.add(a, a.scalarLike(b)) }
-    public static func + (a: Double, b: Tensor) -> Tensor { BinaryOp.add(b.scalarLike(a), b) }
+    public static func + (a: Tensor, b: Double) -> Tensor { UnaryOp.affine(scale: 1, shift: b)(a) }
+    public static func + (a: Double, b: Tensor) -> Tensor { UnaryOp.affine(scale: 1, shift: a)(b) }
 
     /// Elementwise difference with broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor { BinaryOp.sub(a, b) }
-    public static func - (a: Tensor, b: Double) -> Tensor { BinaryOp.sub(a, a.scalarLike(b)) }
-    public static func - (a: Double, b: Tensor) -> Tensor { BinaryOp.sub(b.scalarLike(a), b) }
+    public static func - (a: Tensor, b: Double) -> Tensor { UnaryOp.affine(scale: 1, shift: -b)(a) }
+    public static func - (a: Double, b: Tensor) -> Tensor { UnaryOp.affine(scale: -1, shift: a)(b) }
 
     /// Elementwise product with broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor { BinaryOp.mul(a, b) }
-    public static func * (a: Tensor, b: Double) -> Tensor { BinaryOp.mul(a, a.scalarLike(b)) }
-    public static func * (a: Double, b: Tensor) -> Tensor { BinaryOp.mul(b.scalarLike(a), b) }
+    public static func * (a: Tensor, b: Double) -> Tensor { UnaryOp.affine(scale: b, shift: 0)(a) }
+    public static func * (a: Double, b: Tensor) -> Tensor { UnaryOp.affine(scale: a, shift: 0)(b) }
 
     /// Elementwise quotient with broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor { BinaryOp.div(a, b) }
-    public static func / (a: Tensor, b: Double) -> Tensor { BinaryOp.div(a, a.scalarLike(b)) }
+    public static func / (a: Tensor, b: Double) -> Tensor { BinaryOp.div(a, a.scalarLike(b)) }  // exact division
     public static func / (a: Double, b: Tensor) -> Tensor { BinaryOp.div(b.scalarLike(a), b) }
 
     /// Elementwise comparisons: 1 where true, 0 where false, in the inputs'

@@ -61,14 +61,19 @@ extension Primitive {
             }
         }
         let shape = outputShape(inputs.map(\.shape))
-        let output = GradMode.$isEnabled.withValue(false) { forward(inputs, shape: shape) }
-        if GradMode.isEnabled && inputs.contains(where: \.requiresGrad) {
+        let flags = ThreadFlags.current
+        let recording = !flags.pointee.gradDisabled
+        // The forward pass sees plain values: a custom op's forward may use recorded ops.
+        flags.pointee.gradDisabled = true
+        let output = forward(inputs, shape: shape)
+        flags.pointee.gradDisabled = !recording
+        if recording && inputs.contains(where: \.requiresGrad) {
             output.gradFn = Node(op: self, inputs: inputs, output: output)
         }
-        if !ForwardMode.isSuspended && inputs.contains(where: { $0.tangent != nil }) {
+        if !flags.pointee.forwardSuspended && inputs.contains(where: { $0.tangent != nil }) {
             let tangents = inputs.map(\.tangent)
             let primal = output.detach()
-            let t = ForwardMode.$isSuspended.withValue(true) { jvp(inputs, primal, tangents) }
+            let t = ForwardMode.with(suspended: true) { jvp(inputs, primal, tangents) }
             output.tangent = t.shape == output.shape ? t : t.expanded(to: output.shape)
         }
         return output

@@ -91,6 +91,13 @@ extension UnaryOp {
     /// Piecewise constant: its derivative is zero wherever it exists.
     static let sign = UnaryOp(name: "sign", kernel: AG_SIGN) { _, _, _, _ in nil }
 
+    /// x · scale + shift: arithmetic with a scalar, without making a tensor of it.
+    static func affine(scale: Double, shift: Double) -> UnaryOp {
+        UnaryOp(name: "affine", kernel: AG_AFFINE, p0: scale, p1: shift) { _, _, v, op in
+            op.p0 == 1 ? v : UnaryOp.affine(scale: op.p0, shift: 0)(v)
+        }
+    }
+
     /// Gradient 1 inside [lo, hi] (bounds included, as in PyTorch), 0 outside.
     static func clamp(_ lo: Double, _ hi: Double) -> UnaryOp {
         UnaryOp(name: "clamp", kernel: AG_CLAMP, p0: lo, p1: hi) { x, _, v, op in

@@ -1,8 +1,12 @@
+import Synchronization
+
 /// A reference-counted, 64-byte aligned buffer that one or more tensors view.
 ///
 /// Views (reshape, transpose, expand, slice) share one `Storage`. Every
 /// in-place write bumps `version`, which the reverse pass checks so that a
-/// tensor saved for backward cannot silently change under it.
+/// tensor saved for backward cannot silently change under it. Buffers come
+/// from and return to ``BufferPool``, so steady-state training reuses memory
+/// instead of asking the system for it on every op.
 final class Storage {
     /// Alignment of every buffer, in bytes: one cache line, enough for AVX-512 loads.
     static let alignment = 64
@@ -10,15 +14,82 @@ final class Storage {
     let base: UnsafeMutableRawPointer
     let count: Int
     let dtype: DType
+    /// Bytes actually reserved (the pool's size class).
+    let capacity: Int
     var version = 0
 
     /// Allocates `count` elements of `dtype`, uninitialised.
     init(count: Int, dtype: DType) {
         self.count = count
         self.dtype = dtype
-        base = UnsafeMutableRawPointer.allocate(
-            byteCount: max(count, 1) * dtype.byteSize, alignment: Storage.alignment)
+        (base, capacity) = BufferPool.shared.take(bytes: count * dtype.byteSize)
     }
 
-    deinit { base.deallocate() }
+    deinit { BufferPool.shared.give(base, capacity: capacity) }
+}
+
+/// Recycles buffers by size class, 64-byte aligned: a buffer freed by one op
+/// is handed to the next op that needs one of its class, so a training loop
+/// in its steady state allocates no memory for tensor data, and large
+/// buffers don't pay page faults again.
+///
+/// Size classes are 64-byte multiples up to 1 KiB, then four classes per
+/// power of two (at most 25% slack). At most ``BufferPool/maxCachedBytes``
+/// are kept; beyond that, buffers go back to the system.
+final class BufferPool: Sendable {
+    static let shared = BufferPool()
+
+    /// Cached bytes kept at most.
+    static let maxCachedBytes = 1 << 30
+
+    /// A cached buffer; only the pool touches it until it is handed out again.
+    private struct Buffer: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    private struct State {
+        var free: [Int: [Buffer]] = [:]
+        var cachedBytes = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// The size class holding `bytes`.
+    static func sizeClass(_ bytes: Int) -> Int {
+        if bytes <= 1024 { return Swift.max(64, (bytes + 63) & ~63) }
+        let top = Int.bitWidth - (bytes - 1).leadingZeroBitCount  // 2^top ≥ bytes
+        let quarter = 1 << (top - 3)  // classes at 2^(top-1) + k · 2^(top-3), k = 1…4
+        return (bytes + quarter - 1) / quarter * quarter
+    }
+
+    func take(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
+        let size = BufferPool.sizeClass(bytes)
+        let reused: Buffer? = state.withLock { s in
+            guard let b = s.free[size]?.popLast() else { return nil }
+            s.cachedBytes -= size
+            return b
+        }
+        if let reused { return (reused.pointer, size) }
+        return (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Storage.alignment), size)
+    }
+
+    func give(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
+        let buffer = Buffer(pointer: pointer)
+        let kept = state.withLock { s -> Bool in
+            guard s.cachedBytes + capacity <= BufferPool.maxCachedBytes else { return false }
+            s.free[capacity, default: []].append(buffer)
+            s.cachedBytes += capacity
+            return true
+        }
+        if !kept { pointer.deallocate() }
+    }
+
+    /// Returns every cached buffer to the system.
+    func trim() {
+        let all = state.withLock { s -> [Buffer] in
+            defer { s = State() }
+            return s.free.values.flatMap { $0 }
+        }
+        for b in all { b.pointer.deallocate() }
+    }
 }

@@ -1,0 +1,127 @@
+import AllocationCounter
+import ArgumentParser
+import Autograd
+import CKernels
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure kernels, the eager engine and training throughput.",
+        discussion: """
+            Each figure is the median of several timed repetitions after a warm-up. The run also \
+            measures the machine's limits: the estimated peak (threads × 32 single-precision FLOP \
+            per cycle × the measured clock) and memcpy bandwidth, and prints each figure's share of \
+            them where one applies.
+            """)
+
+    @Option(help: "Only workloads whose name matches this regular expression.")
+    var filter: String?
+
+    @Option(help: "Threads for the kernels and OpenBLAS (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "One JSON object per line, with name, value and unit.")
+    var json = false
+
+    @Option(help: "Timed repetitions per workload (the median is reported).")
+    var repetitions = 7
+
+    func validate() throws {
+        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
+        if let filter { _ = try Regex(filter) }
+    }
+
+    func run() throws {
+        if let threads { Kernels.threadCount = threads }
+        let regex = try filter.map { try Regex($0) }
+        let machine = Machine.measure(threads: Kernels.threadCount)
+        var runner = Runner(repetitions: repetitions, json: json, machine: machine)
+        if !json {
+            print("machine: \(Kernels.threadCount) threads, clock ≈ \(Fmt.fixed(machine.clockHz / 1e9, 2)) GHz, "
+                  + "peak ≈ \(Fmt.fixed(machine.peakFlops / 1e9, 1)) GFLOP/s (f32, FMA), "
+                  + "memcpy \(Fmt.fixed(machine.memcpyBytesPerSecond / 1e9, 1)) GB/s, SIMD \(Kernels.usesSIMD ? "AVX2+FMA" : "portable")")
+            print(Runner.header)
+        }
+        for workload in Workloads.all(machine: machine) {
+            if let regex, (try? regex.firstMatch(in: workload.name)) == nil { continue }
+            runner.report(workload)
+        }
+    }
+}
+
+/// The machine's limits, measured at the start of the run.
+struct Machine {
+    let clockHz: Double
+    let threads: Int
+    let memcpyBytesPerSecond: Double
+    var peakFlops: Double { Double(threads) * 32 * clockHz }
+
+    static func measure(threads: Int) -> Machine {
+        let clock = ag_estimate_clock_hz(0.2)
+        let n = 16 << 20
+        let src = UnsafeMutablePointer<Float>.allocate(capacity: n), dst = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { src.deallocate(); dst.deallocate() }
+        src.initialize(repeating: 1, count: n)
+        dst.initialize(repeating: 0, count: n)
+        let seconds = Timer.median(repetitions: 7) { memcpy(dst, src, n * 4) }
+        return Machine(clockHz: clock, threads: threads, memcpyBytesPerSecond: Double(n * 8) / seconds)
+    }
+}
+
+/// Median wall time of a closure, calibrated so each timed repetition lasts a few milliseconds.
+enum Timer {
+    static func median(repetitions: Int, minimumSeconds: Double = 0.005, _ body: () -> Void) -> Double {
+        body()  // warm-up
+        var calls = 1
+        while true {
+            let start = ag_now_seconds()
+            for _ in 0..<calls { body() }
+            let elapsed = ag_now_seconds() - start
+            if elapsed >= minimumSeconds || calls >= 1 << 20 { break }
+            calls *= elapsed > 0 ? Swift.max(2, Int(minimumSeconds / elapsed * 1.2)) : 2
+        }
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let start = ag_now_seconds()
+            for _ in 0..<calls { body() }
+            samples.append((ag_now_seconds() - start) / Double(calls))
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+}
+
+/// One figure the runner reports.
+struct Workload {
+    let name: String
+    let unit: String
+    /// Measures and returns (value, share of the machine's limit or nil).
+    let measure: (Int) -> (Double, Double?)
+}
+
+struct Runner {
+    let repetitions: Int
+    let json: Bool
+    let machine: Machine
+
+    static let header = pad("workload", 30) + pad("value", 14, right: true) + "  " + pad("unit", 10) + pad("% of limit", 12, right: true)
+
+    static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+        let fill = String(repeating: " ", count: Swift.max(0, width - s.count))
+        return right ? fill + s : s + fill
+    }
+
+    mutating func report(_ w: Workload) {
+        let (value, share) = w.measure(repetitions)
+        if json {
+            let number = value.isFinite ? String(value) : "null"
+            print("{\"name\": \"\(w.name)\", \"value\": \(number), \"unit\": \"\(w.unit)\"}")
+        } else {
+            let shown = value >= 100 ? Fmt.fixed(value, 1) : Fmt.fixed(value, 3)
+            print(Runner.pad(w.name, 30) + Runner.pad(shown, 14, right: true) + "  " + Runner.pad(w.unit, 10)
+                  + Runner.pad(share.map { Fmt.fixed($0 * 100, 1) + "%" } ?? "", 12, right: true))
+        }
+        fflush(nil)
+    }
+}

@@ -1,0 +1,174 @@
+import AllocationCounter
+import Autograd
+import CKernels
+import Foundation
+
+/// The workloads of `autograd bench`, by the names the performance targets use.
+enum Workloads {
+    static let gemmSizes = [32, 64, 128, 256, 512, 1024]
+    static let elementwiseSizes: [(String, Int)] = [("4K", 4 << 10), ("256K", 256 << 10), ("16M", 16 << 20)]
+
+    static func all(machine: Machine) -> [Workload] {
+        var list: [Workload] = []
+        for n in gemmSizes {
+            list.append(gemmTensor(n, machine))
+            list.append(gemmRaw(n, machine))
+        }
+        list.append(Workload(name: "memcpy_16M", unit: "GB/s") { _ in (machine.memcpyBytesPerSecond / 1e9, nil) })
+        for op in ["add", "mul", "relu", "exp", "tanh", "sigmoid"] {
+            for (label, size) in elementwiseSizes {
+                list.append(elementwise(op, label, size, machine))
+            }
+        }
+        list.append(softmaxCrossEntropy())
+        list.append(eagerOverhead())
+        list.append(training("train_mlp_tiny", widths: [2, 16, 16, 2], batch: 10))
+        list.append(training("train_mlp_mnist", widths: [784, 256, 128, 10], batch: 64))
+        list.append(training("train_mlp_wide", widths: [1024, 1024, 1024, 1024, 10], batch: 256))
+        list.append(allocationsPerStep())
+        list.append(peakRSS())
+        return list
+    }
+
+    static func gemmTensor(_ n: Int, _ machine: Machine) -> Workload {
+        Workload(name: "gemm_f32_\(n)", unit: "GFLOP/s") { reps in
+            var rng = RandomGenerator(seed: 1)
+            let a = Tensor.randn([n, n], using: &rng), b = Tensor.randn([n, n], using: &rng)
+            let t = Timer.median(repetitions: reps) { _ = matmul(a, b) }
+            let flops = 2 * Double(n * n * n) / t
+            return (flops / 1e9, flops / machine.peakFlops)
+        }
+    }
+
+    /// Raw `cblas_sgemm` with OpenBLAS's own threading at the same thread count
+    /// (the library keeps OpenBLAS on one thread and splits GEMMs itself).
+    static func gemmRaw(_ n: Int, _ machine: Machine) -> Workload {
+        Workload(name: "cblas_sgemm_\(n)", unit: "GFLOP/s") { reps in
+            openblas_set_num_threads(Int32(Kernels.threadCount))
+            defer { openblas_set_num_threads(1) }
+            let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+            var c = [Float](repeating: 0, count: n * n)
+            let t = Timer.median(repetitions: reps) {
+                c.withUnsafeMutableBufferPointer { cp in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                                a, Int32(n), b, Int32(n), 0, cp.baseAddress, Int32(n))
+                }
+            }
+            let flops = 2 * Double(n * n * n) / t
+            return (flops / 1e9, flops / machine.peakFlops)
+        }
+    }
+
+    static func elementwise(_ op: String, _ label: String, _ size: Int, _ machine: Machine) -> Workload {
+        Workload(name: "\(op)_f32_\(label)", unit: "Gelem/s") { reps in
+            var rng = RandomGenerator(seed: 2)
+            let a = Tensor.randn([size], using: &rng), b = Tensor.randn([size], using: &rng)
+            let f: () -> Tensor = switch op {
+            case "add": { a + b }
+            case "mul": { a * b }
+            case "relu": { relu(a) }
+            case "exp": { exp(a) }
+            case "tanh": { tanh(a) }
+            default: { sigmoid(a) }
+            }
+            let t = Timer.median(repetitions: reps) { _ = f() }
+            let rate = Double(size) / t
+            // Memory-bound sizes are compared with memcpy: 12 bytes per element for a binary op, 8 for a unary one.
+            let bytes = op == "add" || op == "mul" ? 12.0 : 8.0
+            return (rate / 1e9, size >= 16 << 20 ? rate * bytes / machine.memcpyBytesPerSecond : nil)
+        }
+    }
+
+    static func softmaxCrossEntropy() -> Workload {
+        Workload(name: "softmax_xent_f32_64x1000", unit: "Gelem/s") { reps in
+            var rng = RandomGenerator(seed: 3)
+            let logits = Tensor.randn([64, 1000], using: &rng).requiringGrad()
+            let labels = (0..<64).map { _ in Int.random(in: 0..<1000, using: &rng) }
+            let t = Timer.median(repetitions: reps) {
+                crossEntropy(logits: logits, labels: labels).backward()
+                logits.zeroGrad()
+            }
+            return (64_000 / t / 1e9, nil)
+        }
+    }
+
+    static func eagerOverhead() -> Workload {
+        Workload(name: "eager_overhead", unit: "µs/op") { reps in
+            let x = Tensor.randn([16]).requiringGrad()
+            let t = Timer.median(repetitions: reps) {
+                var h = x
+                for _ in 0..<50 { h = tanh(h) * 1.01 }
+                h.sum().backward()
+                x.zeroGrad()
+            }
+            return (t / 100 * 1e6, nil)
+        }
+    }
+
+    /// The training workloads: Linear layers with bias and ReLU, cross-entropy on
+    /// random labels, SGD with learning rate 0.01 and momentum 0.9.
+    final class TrainingStep {
+        let model: Module
+        let optimizer: SGD
+        let inputs: Tensor
+        let labels: [Int]
+
+        init(widths: [Int], batch: Int) {
+            manualSeed(5)
+            model = MLP(inputs: widths[0], hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!, activation: .relu)
+            optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
+            var rng = RandomGenerator(seed: 6)
+            inputs = Tensor.randn([batch, widths[0]], using: &rng)
+            labels = (0..<batch).map { _ in Int.random(in: 0..<widths.last!, using: &rng) }
+        }
+
+        @discardableResult
+        func run() -> Double {
+            optimizer.zeroGrad()
+            let loss = crossEntropy(logits: model(inputs), labels: labels)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+        }
+    }
+
+    static func training(_ name: String, widths: [Int], batch: Int) -> Workload {
+        Workload(name: name, unit: "samples/s") { reps in
+            let step = TrainingStep(widths: widths, batch: batch)
+            let t = Timer.median(repetitions: reps) { step.run() }
+            return (Double(batch) / t, nil)
+        }
+    }
+
+    static func allocationsPerStep() -> Workload {
+        Workload(name: "allocs_per_step_mlp_mnist", unit: "count") { _ in
+            guard ag_allocation_counter_available() != 0 else { return (.nan, nil) }
+            let step = TrainingStep(widths: [784, 256, 128, 10], batch: 64)
+            for _ in 0..<3 { step.run() }
+            let before = ag_allocation_count()
+            ag_allocation_counting(1)
+            step.run()
+            ag_allocation_counting(0)
+            return (Double(ag_allocation_count() - before), nil)
+        }
+    }
+
+    /// Peak resident memory of the mnist workload, measured in a child process
+    /// (`autograd bench-probe`) so that nothing else this run did counts.
+    static func peakRSS() -> Workload {
+        Workload(name: "peak_rss_mlp_mnist", unit: "MiB") { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            process.arguments = ["bench-probe", "--steps", "20"] + (Kernels.threadCount > 0 ? ["--threads", String(Kernels.threadCount)] : [])
+            let out = Pipe()
+            process.standardOutput = out
+            guard (try? process.run()) != nil else { return (.nan, nil) }
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0, let kib = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                return (.nan, nil)
+            }
+            return (kib / 1024, nil)
+        }
+    }
+}

@@ -3,9 +3,15 @@
 #include "../include/ag_elementwise.h"
 #include "ag_internal.h"
 
+#include "vmath_avx2.h"
+
 #define T float
 #define SFX f32
+#if AG_X86
+#define AG_VECTOR_MATH ag_vmath_f32
+#endif
 #include "elementwise_impl.h"
+#undef AG_VECTOR_MATH
 #undef T
 #undef SFX
 

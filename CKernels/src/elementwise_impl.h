@@ -58,6 +58,10 @@ typedef struct { ag_unary_op op; const T *x; T *y; T p0, p1; } FN(unary_job);
 
 static void FN(unary_range)(void *ctx, size_t begin, size_t end) {
     const FN(unary_job) *j = ctx;
+#ifdef AG_VECTOR_MATH
+    /* Transcendental float32 ops have hand-vectorized forms (vmath_avx2.h). */
+    if (ag_simd_enabled() && AG_VECTOR_MATH(j->op, end - begin, j->x + begin, j->y + begin)) return;
+#endif
     if (ag_simd_enabled())
         FN(unary_avx2)(j->op, end - begin, j->x + begin, j->y + begin, j->p0, j->p1);
     else

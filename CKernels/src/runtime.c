@@ -12,10 +12,14 @@ extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, 
 extern int omp_get_thread_num(void);
 extern int omp_get_num_threads(void);
 extern int omp_get_num_procs(void);
-/* LLVM libomp: how long idle workers spin before sleeping. The default
- * (200 ms) keeps our workers spinning on the cores OpenBLAS's own threads
- * need for the next GEMM; 0 puts them to sleep at once. */
+/* LLVM libomp: how long idle workers spin before sleeping. Spinning makes
+ * the next parallel region start at once instead of after a futex wake-up;
+ * with no second pool (OpenBLAS stays on one thread) a spinning worker only
+ * holds a core the caller's thread is not using. */
 extern void kmp_set_blocktime(int milliseconds);
+#ifndef AG_BLOCKTIME_MS
+#define AG_BLOCKTIME_MS 20
+#endif
 
 static _Atomic int g_simd = -1;    /* -1: not probed yet */
 static _Atomic int g_threads = 0;  /* 0: not set yet */
@@ -103,7 +107,7 @@ void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
     }
     static _Thread_local int blocktime_set = 0;
     if (!blocktime_set) {
-        kmp_set_blocktime(0);
+        kmp_set_blocktime(AG_BLOCKTIME_MS);
         blocktime_set = 1;
     }
     parallel_job job = {fn, ctx, n};

@@ -24,7 +24,7 @@ struct VectorMathTests {
         Function(name: "exp", op: AG_EXP, range: -110...95, maxULP: 2.5, reference: { Foundation.exp($0) }),
         Function(name: "log", op: AG_LOG, range: 0...1e6, maxULP: 2, reference: { Foundation.log($0) }),
         Function(name: "tanh", op: AG_TANH, range: -12...12, maxULP: 3, reference: { Foundation.tanh($0) }),
-        Function(name: "sigmoid", op: AG_SIGMOID, range: -110...110, maxULP: 5,
+        Function(name: "sigmoid", op: AG_SIGMOID, range: -110...110, maxULP: 4,
                  reference: { 1 / (1 + Foundation.exp(-$0)) }),
         Function(name: "gelu", op: AG_GELU, range: -20...20, maxULP: 16, reference: gelu),
     ]

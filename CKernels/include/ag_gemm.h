@@ -3,6 +3,7 @@
 #define AG_GEMM_H
 
 #include "ag_runtime.h"
+#include "ag_elementwise.h"
 
 /**
  * C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T as `trans_a`/`trans_b`
@@ -18,5 +19,14 @@ void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,
                      const void *a, int64_t lda, int64_t stride_a,
                      const void *b, int64_t ldb, int64_t stride_b,
                      double beta, void *c, int64_t ldc, int64_t stride_c);
+
+/**
+ * The GEMM epilogue of a fully connected layer, in place on y [rows, cols]:
+ * y[i, j] = act(y[i, j] + bias[j]), with `act` one of AG_RELU, AG_LEAKY_RELU
+ * (slope p0), AG_TANH, AG_SIGMOID, or AG_AFFINE with p0 = 1, p1 = 0 for none.
+ * `bias` may be NULL.
+ */
+void ag_bias_activation(ag_dtype dt, size_t rows, size_t cols, void *y, const void *bias,
+                        ag_unary_op act, double p0);
 
 #endif

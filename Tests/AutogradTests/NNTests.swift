@@ -119,3 +119,29 @@ struct NNTests {
         #expect(Initializer.heUniform.make([3, 3], using: &r1).scalars == Initializer.heUniform.make([3, 3], using: &r2).scalars)
     }
 }
+
+@Suite("Fused layers")
+struct FusedLayerTests {
+    @Test func sequentialFusesLinearWithItsActivationAndMatchesTheSeparateOps() {
+        manualSeed(8)
+        let model = Sequential {
+            Linear(5, 7, dtype: .float64)
+            ReLU()
+            Linear(7, 4, dtype: .float64)
+            Tanh()
+            Linear(4, 3, dtype: .float64)
+        }
+        let x = Tensor.randn([6, 5], dtype: .float64)
+        let fused = model(x)
+        let l = model.layers.compactMap { $0 as? Linear }
+        let separate = matmul(tanh(matmul(relu(matmul(x, l[0].weight.transposed()) + l[0].bias!), l[1].weight.transposed()) + l[1].bias!),
+                              l[2].weight.transposed()) + l[2].bias!
+        expectClose(fused.scalars, separate.scalars, tolerance: 1e-14, "fused vs separate")
+        #expect(fused.description.contains("gradFn=<linear>"))
+        fused.sum().backward()
+        let g1 = l[0].weight.grad!.scalars
+        model.zeroGrad()
+        separate.sum().backward()
+        expectClose(g1, l[0].weight.grad!.scalars, tolerance: 1e-14, "gradients")
+    }
+}

@@ -176,5 +176,22 @@ enum OpCases {
         OpCase(name: "crossEntropy", shapes: [[3, 4]]) { crossEntropy(logits: $0[0], labels: [2, 0, 3]) },
         OpCase(name: "mse", shapes: [[2, 3], [2, 3]]) { mse($0[0], $0[1]) },
         OpCase(name: "linear layer + tanh", shapes: [[4, 3], [3, 2], [2]]) { tanh(matmul($0[0], $0[1]) + $0[2]) },
+        OpCase(name: "fused linear", shapes: [[4, 3], [2, 3], [2]]) { linear($0[0], weight: $0[1], bias: $0[2]) },
+        OpCase(name: "fused linear no bias, 3-D input", shapes: [[2, 2, 3], [4, 3]]) { linear($0[0], weight: $0[1]) },
+        OpCase(name: "fused linear+relu", shapes: [[4, 3], [2, 3], [2]]) {
+            linear($0[0], weight: $0[1], bias: $0[2], activation: .relu)
+        },
+        OpCase(name: "fused linear+leakyRelu", shapes: [[4, 3], [2, 3], [2]]) {
+            linear($0[0], weight: $0[1], bias: $0[2], activation: .leakyRelu)
+        },
+        OpCase(name: "fused linear+tanh", shapes: [[4, 3], [2, 3], [2]]) {
+            linear($0[0], weight: $0[1], bias: $0[2], activation: .tanh)
+        },
+        OpCase(name: "fused linear+sigmoid", shapes: [[4, 3], [2, 3], [2]]) {
+            linear($0[0], weight: $0[1], bias: $0[2], activation: .sigmoid)
+        },
+        OpCase(name: "linear+gelu (unfused)", shapes: [[4, 3], [2, 3], [2]]) {
+            linear($0[0], weight: $0[1], bias: $0[2], activation: .gelu)
+        },
     ]
 }

@@ -8,8 +8,10 @@ public final class ReLU: Module {
 
 /// Elementwise x for x > 0, slope · x otherwise.
 public final class LeakyReLU: Module {
+    /// The slope used when none is given, as in PyTorch.
+    public static let defaultSlope = 0.01
     public let negativeSlope: Double
-    public init(negativeSlope: Double = 0.01) {
+    public init(negativeSlope: Double = LeakyReLU.defaultSlope) {
         self.negativeSlope = negativeSlope
         super.init()
     }

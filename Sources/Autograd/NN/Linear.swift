@@ -23,11 +23,15 @@ public final class Linear: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
+        forward(x, activation: nil)
+    }
+
+    /// The layer followed by `activation`, fused into the GEMM's epilogue where it can be.
+    public func forward(_ x: Tensor, activation: Activation?) -> Tensor {
         guard x.shape.last == weight.shape[1] else {
             opError("Linear", "input shape \(ShapeRules.describe(x.shape)) does not end in \(weight.shape[1]) features (weight \(ShapeRules.describe(weight.shape)))")
         }
-        let y = matmul(x, weight.transposed())
-        return bias.map { y + $0 } ?? y
+        return linear(x, weight: weight, bias: bias, activation: activation)
     }
 }
 

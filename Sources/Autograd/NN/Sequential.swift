@@ -34,7 +34,34 @@ public final class Sequential: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        layers.reduce(x) { h, layer in layer(h) }
+        runLayers(layers, x)
+    }
+}
+
+/// Runs layers in order, fusing each `Linear` with the activation layer after
+/// it into one op (GEMM plus a bias-and-activation epilogue).
+func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
+    var h = x
+    var i = 0
+    while i < layers.count {
+        if let dense = layers[i] as? Linear, i + 1 < layers.count, let activation = fusableActivation(layers[i + 1]) {
+            h = dense.forward(h, activation: activation)
+            i += 2
+        } else {
+            h = layers[i](h)
+            i += 1
+        }
+    }
+    return h
+}
+
+private func fusableActivation(_ layer: Module) -> Activation? {
+    switch layer {
+    case is ReLU: .relu
+    case is Tanh: .tanh
+    case is Sigmoid: .sigmoid
+    case let leaky as LeakyReLU where leaky.negativeSlope == LeakyReLU.defaultSlope: .leakyRelu
+    default: nil
     }
 }
 
@@ -61,6 +88,6 @@ public final class MLP: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        layers.reduce(x) { h, layer in layer(h) }
+        runLayers(layers, x)
     }
 }

@@ -1,0 +1,111 @@
+import CKernels
+
+/// A fully connected layer in one op: y = act(x · Wᵀ + b), the GEMM followed
+/// by a single pass that adds the bias and applies the activation (the GEMM
+/// epilogue), instead of three passes over the output.
+///
+/// Activations whose derivative can be read off the output (ReLU, leaky ReLU,
+/// tanh, sigmoid, none) are fused; the VJP uses the same fused derivative
+/// kernels as the separate ops, so second derivatives still work.
+struct LinearActivation: Primitive {
+    enum Kind: Sendable { case identity, relu, leakyRelu(Double), tanh, sigmoid }
+    let kind: Kind
+    let hasBias: Bool
+
+    var name: String {
+        switch kind {
+        case .identity: "linear"
+        case .relu: "linear+relu"
+        case .leakyRelu: "linear+leakyRelu"
+        case .tanh: "linear+tanh"
+        case .sigmoid: "linear+sigmoid"
+        }
+    }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        let (x, w) = (inputs[0], inputs[1])
+        guard w.count == 2, x.count >= 1, x.last == w[1] else {
+            opError(name, "input shape \(ShapeRules.describe(x)) and weight shape \(ShapeRules.describe(w)) don't fit (need [..., in] and [out, in])")
+        }
+        if hasBias {
+            guard inputs[2] == [w[0]] else {
+                opError(name, "bias shape \(ShapeRules.describe(inputs[2])) should be [\(w[0])]")
+            }
+        }
+        return Array(x.dropLast()) + [w[0]]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let x = inputs[0], w = inputs[1]
+        let rows = ShapeRules.count(Array(x.shape.dropLast()))
+        let x2 = x.rank == 2 ? x : Reshape(target: [rows, x.shape.last!]).forward([x], shape: [rows, x.shape.last!])
+        let wt = Permute(order: [1, 0]).forward([w], shape: [w.shape[1], w.shape[0]])
+        let y = MatMul().forward([x2, wt], shape: [rows, w.shape[0]])
+        let (act, p0): (ag_unary_op, Double) = switch kind {
+        case .identity: (AG_AFFINE, 1)
+        case .relu: (AG_RELU, 0)
+        case .leakyRelu(let slope): (AG_LEAKY_RELU, slope)
+        case .tanh: (AG_TANH, 0)
+        case .sigmoid: (AG_SIGMOID, 0)
+        }
+        let bias = hasBias ? inputs[2].contiguousValues() : nil
+        ag_bias_activation(y.dtype.c, rows, w.shape[0], y.pointer, bias?.pointer, act, p0)
+        return Tensor(storage: y.storage, shape: shape, strides: ShapeRules.contiguousStrides(shape), offset: 0)
+    }
+
+    /// v · act′(z), read from the output y.
+    private func activationDerivative(_ y: Tensor, _ v: Tensor) -> Tensor {
+        switch kind {
+        case .identity: v
+        case .relu: UnaryBackwardOp.reluBackward(y, v)
+        case .leakyRelu(let slope): UnaryBackwardOp.leakyReluBackward(slope)(y, v)
+        case .tanh: UnaryBackwardOp.tanhBackward(y, v)
+        case .sigmoid: UnaryBackwardOp.sigmoidBackward(y, v)
+        }
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        let x = inputs[0], w = inputs[1]
+        let outFeatures = w.shape[0], inFeatures = w.shape[1]
+        let gz = activationDerivative(output, grad).reshaped([-1, outFeatures])
+        let x2 = x.reshaped([-1, inFeatures])
+        var grads: [Tensor?] = [
+            needs[0] ? matmul(gz, w).reshaped(x.shape) : nil,
+            needs[1] ? matmul(gz.transposed(), x2) : nil,
+        ]
+        if hasBias { grads.append(needs[2] ? gz.sum(alongAxes: [0]) : nil) }
+        return grads
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        let x = inputs[0], w = inputs[1]
+        var terms: [Tensor?] = [tangents[0].map { matmul($0.reshaped([-1, w.shape[1]]), w.transposed()) },
+                                tangents[1].map { matmul(x.reshaped([-1, w.shape[1]]), $0.transposed()) }]
+        if hasBias { terms.append(tangents[2]) }
+        let tz = sumOfTerms(terms, like: output.reshaped([-1, w.shape[0]])).reshaped(output.shape)
+        return activationDerivative(output, tz)
+    }
+}
+
+/// A fully connected layer as a function: `activation(x · weightᵀ + bias)`,
+/// computed as one GEMM and one fused pass for bias and activation (for ReLU,
+/// leaky ReLU, tanh, sigmoid or none; other activations run as separate ops).
+///
+/// ```swift
+/// let h = linear(x, weight: w, bias: b, activation: .relu)   // w: [out, in]
+/// ```
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation: Activation? = nil) -> Tensor {
+    let kind: LinearActivation.Kind? = switch activation {
+    case nil: .identity
+    case .relu: .relu
+    case .leakyRelu: .leakyRelu(LeakyReLU.defaultSlope)
+    case .tanh: .tanh
+    case .sigmoid: .sigmoid
+    case .gelu, .softplus: nil
+    }
+    guard let kind else {
+        return activation!.layer()(linear(x, weight: weight, bias: bias, activation: nil))
+    }
+    let op = LinearActivation(kind: kind, hasBias: bias != nil)
+    return bias.map { op(x, weight, $0) } ?? op(x, weight)
+}

@@ -5,6 +5,32 @@
 
 #include "vmath_avx2.h"
 
+#if AG_X86
+/* Applies `op` to n floats; returns 0 for ops without a vector form here. */
+AG_AVX2 static int ag_vmath_f32(ag_unary_op op, size_t n, const float *x, float *y) {
+    if (op != AG_EXP && op != AG_LOG && op != AG_TANH && op != AG_SIGMOID && op != AG_GELU) return 0;
+    size_t i = 0;
+#define AG_VMATH_LOOP(F)                                                     \
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i)));   \
+    if (i < n) {                                                             \
+        float in[8] = {0}, out[8];                                           \
+        for (size_t k = 0; i + k < n; k++) in[k] = x[i + k];                 \
+        _mm256_storeu_ps(out, F(_mm256_loadu_ps(in)));                       \
+        for (size_t k = 0; i + k < n; k++) y[i + k] = out[k];                \
+    }
+    /* A direct call per op lets each loop inline its function. */
+    switch (op) {
+    case AG_EXP: AG_VMATH_LOOP(ag_v_exp) break;
+    case AG_LOG: AG_VMATH_LOOP(ag_v_log) break;
+    case AG_TANH: AG_VMATH_LOOP(ag_v_tanh) break;
+    case AG_SIGMOID: AG_VMATH_LOOP(ag_v_sigmoid) break;
+    default: AG_VMATH_LOOP(ag_v_gelu) break;
+    }
+#undef AG_VMATH_LOOP
+    return 1;
+}
+#endif
+
 #define T float
 #define SFX f32
 #if AG_X86

@@ -15,14 +15,117 @@
 #undef T
 #undef SFX
 
+#if AG_X86
+#include "vmath_avx2.h"
+
+/* Float32 rows with AVX2: the row's maximum, then e_k = exp(x_k − max) stored
+ * in the output while summing, then one scaling pass, so each element is
+ * exponentiated once. */
+AG_AVX2 static float row_max_avx2(size_t n, const float *x) {
+    __m256 m = _mm256_set1_ps(-__builtin_inff());
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + k));
+    float lanes[8], best = -__builtin_inff();
+    _mm256_storeu_ps(lanes, m);
+    for (int i = 0; i < 8; i++) best = lanes[i] > best ? lanes[i] : best;
+    for (; k < n; k++) best = x[k] > best ? x[k] : best;
+    return best;
+}
+
+/* out[k] = exp(x[k] − m); returns Σ out[k]. */
+AG_AVX2 static float row_exp_sum_avx2(size_t n, const float *x, float m, float *out) {
+    __m256 acc = _mm256_setzero_ps(), vm = _mm256_set1_ps(m);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 e = ag_v_exp(_mm256_sub_ps(_mm256_loadu_ps(x + k), vm));
+        _mm256_storeu_ps(out + k, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float lanes[8], sum = 0;
+    _mm256_storeu_ps(lanes, acc);
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+    if (k < n) {
+        float in[8], e[8];
+        for (size_t i = 0; i < 8; i++) in[i] = k + i < n ? x[k + i] - m : -__builtin_inff();
+        _mm256_storeu_ps(e, ag_v_exp(_mm256_loadu_ps(in)));
+        for (size_t i = 0; k + i < n; i++) {
+            out[k + i] = e[i];
+            sum += e[i];
+        }
+    }
+    return sum;
+}
+
+AG_AVX2 static void row_scale_avx2(size_t n, float *y, float s) {
+    __m256 vs = _mm256_set1_ps(s);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(y + k, _mm256_mul_ps(_mm256_loadu_ps(y + k), vs));
+    for (; k < n; k++) y[k] *= s;
+}
+
+typedef struct { size_t n; const float *x; float *y; int log; } softmax_job;
+
+static void softmax_rows_avx2(void *ctx, size_t begin, size_t end) {
+    const softmax_job *j = ctx;
+    for (size_t r = begin; r < end; r++) {
+        const float *xr = j->x + r * j->n;
+        float *yr = j->y + r * j->n;
+        float m = row_max_avx2(j->n, xr);
+        float s = row_exp_sum_avx2(j->n, xr, m, yr);
+        if (j->log) {
+            float shift = m + logf(s);
+            for (size_t k = 0; k < j->n; k++) yr[k] = xr[k] - shift;
+        } else {
+            row_scale_avx2(j->n, yr, 1.0f / s);
+        }
+    }
+}
+
+static void softmax_xent_avx2(size_t rows, size_t n, const float *x, const int64_t *labels,
+                              double *loss, float *grad, double scale) {
+    double total = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        size_t label = (size_t)labels[r];
+        float m = row_max_avx2(n, xr);
+        float s;
+        if (grad) {
+            float *gr = grad + r * n;
+            s = row_exp_sum_avx2(n, xr, m, gr);
+            row_scale_avx2(n, gr, (float)scale / s);
+            gr[label] -= (float)scale;
+        } else {
+            float scratch[256];
+            s = 0;
+            for (size_t k = 0; k < n; k += 256) s += row_exp_sum_avx2(n - k < 256 ? n - k : 256, xr + k, m, scratch);
+        }
+        total += (double)m + log((double)s) - (double)xr[label];
+    }
+    *loss = rows ? total / (double)rows : 0.0;
+}
+#endif
+
 void ag_softmax(ag_dtype dt, size_t rows, size_t n, const void *x, void *y, int log) {
     if (n == 0) return;
+#if AG_X86
+    if (dt == AG_F32 && ag_simd_enabled()) {
+        softmax_job job = {n, x, y, log};
+        ag_parallel_for(rows, AG_GRAIN_COSTLY / n + 1, softmax_rows_avx2, &job);
+        return;
+    }
+#endif
     if (dt == AG_F32) softmax_f32(rows, n, x, y, log);
     else softmax_f64(rows, n, x, y, log);
 }
 
 void ag_softmax_xent(ag_dtype dt, size_t rows, size_t n, const void *logits,
                      const int64_t *labels, double *loss, void *grad, double scale) {
+#if AG_X86
+    if (dt == AG_F32 && ag_simd_enabled()) {
+        softmax_xent_avx2(rows, n, logits, labels, loss, grad, scale);
+        return;
+    }
+#endif
     if (dt == AG_F32) softmax_xent_f32(rows, n, logits, labels, loss, grad, scale);
     else softmax_xent_f64(rows, n, logits, labels, loss, grad, scale);
 }

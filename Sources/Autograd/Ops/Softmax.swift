@@ -74,6 +74,10 @@ struct SoftmaxCrossEntropy: Primitive {
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         let rows = Double(Swift.max(labels.count, 1))
+        if !GradMode.isEnabled {
+            // Not recording: one kernel pass writes (softmax − onehot) · g / rows.
+            return [SoftmaxCrossEntropyBackward.gradient(inputs[0], labels: labels, scale: grad.item() / rows)]
+        }
         return [SoftmaxCrossEntropyBackward(labels: labels)(inputs[0]) * (grad / rows)]
     }
 
@@ -92,11 +96,16 @@ struct SoftmaxCrossEntropyBackward: Primitive {
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues()
-        let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
+        SoftmaxCrossEntropyBackward.gradient(inputs[0], labels: labels, scale: 1)
+    }
+
+    /// scale · (softmax(logits) − onehot(labels)) from the fused kernel, unrecorded.
+    static func gradient(_ logits: Tensor, labels: [Int], scale: Double) -> Tensor {
+        let x = logits.contiguousValues()
+        let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
         var loss = 0.0
         withInt64Pointer(labels) { l in
-            ag_softmax_xent(x.dtype.c, x.shape[0], x.shape[1], x.pointer, l, &loss, out.pointer, 1)
+            ag_softmax_xent(x.dtype.c, x.shape[0], x.shape[1], x.pointer, l, &loss, out.pointer, scale)
         }
         return out
     }

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The workloads of `autograd bench`, in PyTorch on the CPU, for a side-by-side
+comparison. Prints one JSON object per line with the same names and units:
+
+    python3 Benchmarks/compare_pytorch.py --threads 2 > pytorch.jsonl
+    .build/release/autograd bench --threads 2 --json > autograd.jsonl
+
+Needs `torch` (pip install torch). Each figure is the median of several timed
+repetitions after a warm-up, calibrated like the Swift runner's."""
+import argparse
+import json
+import re
+import statistics
+import time
+
+import torch
+
+
+def median_seconds(body, repetitions, minimum=0.005):
+    body()
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            body()
+        elapsed = time.perf_counter() - start
+        if elapsed >= minimum or calls >= 1 << 20:
+            break
+        calls *= max(2, int(minimum / elapsed * 1.2)) if elapsed > 0 else 2
+    samples = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        for _ in range(calls):
+            body()
+        samples.append((time.perf_counter() - start) / calls)
+    return statistics.median(samples)
+
+
+def workloads(reps):
+    g = torch.Generator().manual_seed(1)
+    for n in (32, 64, 128, 256, 512, 1024):
+        a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+        t = median_seconds(lambda: torch.matmul(a, b), reps)
+        yield f"gemm_f32_{n}", 2 * n ** 3 / t / 1e9, "GFLOP/s"
+    ops = {
+        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "relu": lambda a, b: torch.relu(a),
+        "exp": lambda a, b: torch.exp(a), "tanh": lambda a, b: torch.tanh(a), "sigmoid": lambda a, b: torch.sigmoid(a),
+    }
+    for name, f in ops.items():
+        for label, size in (("4K", 4 << 10), ("256K", 256 << 10), ("16M", 16 << 20)):
+            a, b = torch.randn(size, generator=g), torch.randn(size, generator=g)
+            t = median_seconds(lambda: f(a, b), reps)
+            yield f"{name}_f32_{label}", size / t / 1e9, "Gelem/s"
+
+    logits = torch.randn(64, 1000, generator=g, requires_grad=True)
+    labels = torch.randint(0, 1000, (64,), generator=g)
+
+    def xent():
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        logits.grad = None
+    yield "softmax_xent_f32_64x1000", 64000 / median_seconds(xent, reps) / 1e9, "Gelem/s"
+
+    x = torch.randn(16, generator=g, requires_grad=True)
+
+    def chain():
+        h = x
+        for _ in range(50):
+            h = torch.tanh(h) * 1.01
+        h.sum().backward()
+        x.grad = None
+    yield "eager_overhead", median_seconds(chain, reps) / 100 * 1e6, "µs/op"
+
+    for name, widths, batch in (("train_mlp_tiny", [2, 16, 16, 2], 10),
+                                ("train_mlp_mnist", [784, 256, 128, 10], 64),
+                                ("train_mlp_wide", [1024, 1024, 1024, 1024, 10], 256)):
+        layers = []
+        for i in range(len(widths) - 1):
+            layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+            if i < len(widths) - 2:
+                layers.append(torch.nn.ReLU())
+        model = torch.nn.Sequential(*layers)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        inputs = torch.randn(batch, widths[0], generator=g)
+        targets = torch.randint(0, widths[-1], (batch,), generator=g)
+
+        def step():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(inputs), targets)
+            loss.backward()
+            opt.step()
+            loss.item()
+        yield name, batch / median_seconds(step, reps), "samples/s"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--filter", default=None)
+    parser.add_argument("--repetitions", type=int, default=7)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pattern = re.compile(args.filter) if args.filter else None
+    for name, value, unit in workloads(args.repetitions):
+        if pattern and not pattern.search(name):
+            continue
+        print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

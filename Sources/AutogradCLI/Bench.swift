@@ -29,7 +29,9 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
         guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
-        if let filter { _ = try Regex(filter) }
+        if let filter, (try? Regex(filter)) == nil {
+            throw ValidationError("--filter '\(filter)' is not a valid regular expression")
+        }
     }
 
     func run() throws {

@@ -115,3 +115,33 @@ struct CLITests {
         }
     }
 }
+
+@Suite("autograd bench")
+struct BenchCommandTests {
+    @Test func jsonLinesWithTheWorkloadNames() throws {
+        let run = try CLITests().autograd("bench", "--json", "--repetitions", "1", "--filter",
+                                          "^(gemm_f32_32|cblas_sgemm_32|add_f32_4K|eager_overhead|allocs_per_step_mlp_mnist|memcpy_16M)$")
+        #expect(run.status == 0, "\(run.error)")
+        let lines = run.output.split(separator: "\n")
+        let objects = try lines.map { line in
+            try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        #expect(objects.map { $0["name"] as? String } == ["gemm_f32_32", "cblas_sgemm_32", "memcpy_16M", "add_f32_4K",
+                                                          "eager_overhead", "allocs_per_step_mlp_mnist"])
+        #expect(objects.map { $0["unit"] as? String } == ["GFLOP/s", "GFLOP/s", "GB/s", "Gelem/s", "µs/op", "count"])
+        for object in objects {
+            let value = try #require(object["value"] as? Double)
+            #expect(value.isFinite && value >= 0)
+        }
+    }
+
+    @Test func tableHasTheMachineLine() throws {
+        let run = try CLITests().autograd("bench", "--repetitions", "1", "--filter", "^add_f32_4K$")
+        #expect(run.status == 0)
+        #expect(run.output.hasPrefix("machine: "))
+        #expect(run.output.contains("peak ≈") && run.output.contains("memcpy"))
+        #expect(run.lastLine.hasPrefix("add_f32_4K"))
+        let bad = try CLITests().autograd("bench", "--filter", "(")
+        #expect(bad.status == 64 && bad.error.contains("is not a valid regular expression"))
+    }
+}

@@ -11,6 +11,11 @@ AG_AVX2 static int ag_vmath_f32(ag_unary_op op, size_t n, const float *x, float 
     if (op != AG_EXP && op != AG_LOG && op != AG_TANH && op != AG_SIGMOID && op != AG_GELU) return 0;
     size_t i = 0;
 #define AG_VMATH_LOOP(F)                                                     \
+    for (; i + 16 <= n; i += 16) {                                           \
+        __m256 a_ = F(_mm256_loadu_ps(x + i)), b_ = F(_mm256_loadu_ps(x + i + 8)); \
+        _mm256_storeu_ps(y + i, a_);                                         \
+        _mm256_storeu_ps(y + i + 8, b_);                                     \
+    }                                                                        \
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i)));   \
     if (i < n) {                                                             \
         float in[8] = {0}, out[8];                                           \

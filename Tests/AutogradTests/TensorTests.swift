@@ -1,4 +1,4 @@
-import Autograd
+@testable import Autograd
 import CKernels
 import Testing
 
@@ -109,5 +109,31 @@ struct TensorTests {
         #expect(Tensor([[1, 2], [3, 4]]).max(alongAxes: [0]).scalars == [3, 4])
         #expect(Tensor([[1, 2], [3, 4]]).mean(alongAxes: [1]).scalars == [1.5, 3.5])
         #expect(matmul(Tensor([[1, 2], [3, 4]]), Tensor.eye(2)).scalars == [1, 2, 3, 4])
+    }
+}
+
+@Suite("Buffer pool")
+struct BufferPoolTests {
+    @Test func sizeClassesHoldTheirSizesWithLittleSlack() {
+        var lastIndex = -1
+        var lastClass = 0
+        for bytes in [1, 63, 64, 65, 1000, 1024, 1025, 1300, 1536, 2048, 2049, 4096, 100_000, 1 << 20, (1 << 20) + 1, 3 << 30] {
+            let size = BufferPool.sizeClass(bytes)
+            #expect(size >= bytes && size % 64 == 0)
+            #expect(Double(size) <= Swift.max(64, Double(bytes) * 1.25 + 64), "\(bytes) → \(size)")
+            let index = BufferPool.classIndex(size)
+            #expect(index >= 0 && index < 16 + 4 * 64)
+            if size > lastClass { #expect(index > lastIndex, "indices grow with classes") }
+            lastIndex = index
+            lastClass = size
+        }
+        // Every class from 64 bytes to 1 GiB has its own index.
+        var seen = Set<Int>()
+        var size = 64
+        while size <= 1 << 30 {
+            let c = BufferPool.sizeClass(size)
+            #expect(seen.insert(BufferPool.classIndex(c)).inserted || BufferPool.sizeClass(size - 1) == c)
+            size = c + 1
+        }
     }
 }

@@ -84,7 +84,7 @@ enum BackwardEngine {
         while let node = ready.popLast() {
             let grad = node.gradBuffer
             node.gradBuffer = nil
-            if let grad, let slots = nodeSlots[ObjectIdentifier(node)] {
+            if let grad, !nodeSlots.isEmpty, let slots = nodeSlots[ObjectIdentifier(node)] {
                 for slot in slots { captured[slot] = grad }
             }
             let inputs = node.inputs

@@ -48,7 +48,8 @@ final class BufferPool: Sendable {
     }
 
     private struct State {
-        var free: [Int: [Buffer]] = [:]
+        /// Free buffers by size-class index (see ``BufferPool/classIndex(_:)``).
+        var free: [[Buffer]] = Array(repeating: [], count: 16 + 4 * 64)
         var cachedBytes = 0
     }
 
@@ -62,10 +63,19 @@ final class BufferPool: Sendable {
         return (bytes + quarter - 1) / quarter * quarter
     }
 
+    /// A dense index for a size class: 0…15 for 64…1024 bytes, then four per power of two.
+    static func classIndex(_ size: Int) -> Int {
+        if size <= 1024 { return size / 64 - 1 }
+        let top = Int.bitWidth - (size - 1).leadingZeroBitCount
+        let quarter = 1 << (top - 3)
+        return 16 + (top - 11) * 4 + (size - (1 << (top - 1))) / quarter - 1
+    }
+
     func take(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
         let size = BufferPool.sizeClass(bytes)
+        let index = BufferPool.classIndex(size)
         let reused: Buffer? = state.withLock { s in
-            guard let b = s.free[size]?.popLast() else { return nil }
+            guard let b = s.free[index].popLast() else { return nil }
             s.cachedBytes -= size
             return b
         }
@@ -75,9 +85,10 @@ final class BufferPool: Sendable {
 
     func give(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
         let buffer = Buffer(pointer: pointer)
+        let index = BufferPool.classIndex(capacity)
         let kept = state.withLock { s -> Bool in
             guard s.cachedBytes + capacity <= BufferPool.maxCachedBytes else { return false }
-            s.free[capacity, default: []].append(buffer)
+            s.free[index].append(buffer)
             s.cachedBytes += capacity
             return true
         }
@@ -88,7 +99,7 @@ final class BufferPool: Sendable {
     func trim() {
         let all = state.withLock { s -> [Buffer] in
             defer { s = State() }
-            return s.free.values.flatMap { $0 }
+            return s.free.flatMap { $0 }
         }
         for b in all { b.pointer.deallocate() }
     }

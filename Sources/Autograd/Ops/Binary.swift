@@ -4,13 +4,20 @@ import CKernels
 /// table: its kernel and its two partial derivatives, each written once as a
 /// linear map (`da(a, b, y, v)` is v · ∂y/∂a). The VJP applies them to the
 /// output gradient, the JVP to the input tangents; the engine sums gradients
-/// of broadcast inputs back to their shapes.
-struct BinaryOp: Primitive, Sendable {
+/// of broadcast inputs back to their shapes. A class, like ``UnaryOp``.
+final class BinaryOp: Primitive, Sendable {
     typealias Partial = @Sendable (_ a: Tensor, _ b: Tensor, _ y: Tensor, _ v: Tensor) -> Tensor?
     let name: String
     let kernel: ag_binary_op
     let da: Partial
     let db: Partial
+
+    init(name: String, kernel: ag_binary_op, da: @escaping Partial, db: @escaping Partial) {
+        self.name = name
+        self.kernel = kernel
+        self.da = da
+        self.db = db
+    }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         guard let shape = ShapeRules.broadcast(inputs[0], inputs[1]) else {

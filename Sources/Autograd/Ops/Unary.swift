@@ -34,11 +34,19 @@ struct UnaryOp: Primitive, Sendable {
 /// per input as linear maps: `da(a, g, v)` is v · ∂out/∂a, `dg(a, v)` is
 /// v · ∂out/∂g (the same kernel again). These are what make second
 /// derivatives of the activations work.
-struct UnaryBackwardOp: Primitive, Sendable {
+final class UnaryBackwardOp: Primitive, Sendable {
+    typealias Partial = @Sendable (_ a: Tensor, _ g: Tensor, _ v: Tensor, _ op: UnaryBackwardOp) -> Tensor?
     let name: String
     let kernel: ag_unary_backward_op
-    var p0 = 0.0
-    let da: @Sendable (_ a: Tensor, _ g: Tensor, _ v: Tensor, _ op: UnaryBackwardOp) -> Tensor?
+    let p0: Double
+    let da: Partial
+
+    init(name: String, kernel: ag_unary_backward_op, p0: Double = 0, da: @escaping Partial) {
+        self.name = name
+        self.kernel = kernel
+        self.p0 = p0
+        self.da = da
+    }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         guard inputs[0] == inputs[1] else {

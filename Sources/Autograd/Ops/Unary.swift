@@ -4,13 +4,25 @@ import CKernels
 /// kernel and its derivative. The derivative is written once, as the linear
 /// map `v ↦ v · f′(x)`: the VJP applies it to the output gradient and the JVP
 /// to the input tangent.
-struct UnaryOp: Primitive, Sendable {
+///
+/// A class, so that a recorded node holds a reference to the table's entry
+/// rather than a boxed copy.
+final class UnaryOp: Primitive, Sendable {
+    typealias Derivative = @Sendable (_ x: Tensor, _ y: Tensor, _ v: Tensor, _ op: UnaryOp) -> Tensor?
     let name: String
     let kernel: ag_unary_op
-    var p0 = 0.0
-    var p1 = 0.0
+    let p0: Double
+    let p1: Double
     /// `v · f′(x)`, given x, y = f(x) and v (shaped like x), in tensor ops.
-    let derivative: @Sendable (_ x: Tensor, _ y: Tensor, _ v: Tensor, _ op: UnaryOp) -> Tensor?
+    let derivative: Derivative
+
+    init(name: String, kernel: ag_unary_op, p0: Double = 0, p1: Double = 0, derivative: @escaping Derivative) {
+        self.name = name
+        self.kernel = kernel
+        self.p0 = p0
+        self.p1 = p1
+        self.derivative = derivative
+    }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
 

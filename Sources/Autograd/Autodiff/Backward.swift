@@ -39,13 +39,17 @@ enum BackwardEngine {
             }
         }
 
+        // Storages already handed to a leaf's .grad in this pass (and the
+        // seed's): a gradient in one of them is copied, so that no two .grad
+        // tensors, nor .grad and the caller's seed, share memory.
+        var claimed: Set<ObjectIdentifier> = [ObjectIdentifier(seed.storage)]
         func deliverToLeaf(_ leaf: Tensor, _ g: Tensor) {
             if capture != nil {
                 for slot in leafSlots[ObjectIdentifier(leaf)] ?? [] {
                     captured[slot] = captured[slot].map { $0 + g } ?? g
                 }
             } else if leaf.requiresGrad {
-                accumulate(g, into: leaf, createGraph: createGraph)
+                accumulate(g, into: leaf, createGraph: createGraph, claimed: &claimed)
             }
         }
 
@@ -124,12 +128,24 @@ enum BackwardEngine {
         return g.sum(toShape: shape)
     }
 
-    private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool) {
-        // A fresh contiguous copy: `g` may be a view (an expand) or shared with another leaf.
-        let own = createGraph ? g : g.contiguousCopyDetached()
+    private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool,
+                                   claimed: inout Set<ObjectIdentifier>) {
         if let existing = leaf.grad {
-            leaf.grad = existing + own
+            leaf.grad = existing + g  // a new tensor either way
+            return
+        }
+        if createGraph {
+            leaf.grad = g
+            return
+        }
+        // A gradient that exactly fills a storage nobody else was given becomes
+        // .grad as it is; a view (an expand, a slice) or a shared one is copied.
+        let whole = g.isContiguous && g.offset == 0 && g.storage.count == g.scalarCount
+        if whole && claimed.insert(ObjectIdentifier(g.storage)).inserted {
+            leaf.grad = g.detach()
         } else {
+            let own = g.contiguousCopyDetached()
+            claimed.insert(ObjectIdentifier(own.storage))
             leaf.grad = own
         }
     }

@@ -23,7 +23,11 @@ final class Node {
         self.op = op
         self.inputs = inputs
         savedOutput = output.detach()
-        versions = inputs.map(\.storage.version) + [output.storage.version]
+        var versions: [Int] = []
+        versions.reserveCapacity(inputs.count + 1)
+        for input in inputs { versions.append(input.storage.version) }
+        versions.append(output.storage.version)
+        self.versions = versions
     }
 
     /// The saved output, reconnected to this node when the backward pass is

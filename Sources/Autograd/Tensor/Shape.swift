@@ -1,6 +1,9 @@
 /// Shape arithmetic shared by the ops: element counts, row-major strides,
 /// broadcasting and the formatting used in error messages.
 enum ShapeRules {
+    private static let scalarStrides: [Int] = []
+    private static let vectorStrides: [Int] = [1]
+
     /// Number of elements in a tensor of this shape (1 for a scalar).
     static func count(_ shape: [Int]) -> Int {
         var n = 1
@@ -10,6 +13,9 @@ enum ShapeRules {
 
     /// Row-major (C order) element strides of a contiguous tensor.
     static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        // Ranks 0 and 1 share one array each instead of allocating.
+        if shape.count == 0 { return scalarStrides }
+        if shape.count == 1 { return vectorStrides }
         var strides = [Int](repeating: 1, count: shape.count)
         var s = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) {

@@ -53,6 +53,27 @@ struct CLITests {
         #expect(eval.lastLine == train.lastLine, "eval reproduces the final test accuracy")
     }
 
+    /// On a terminal (a pseudo-terminal made by util-linux's `script`) each
+    /// epoch shows a progress bar redrawn in place.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func progressBarOnATerminal() throws {
+        let folder = TemporaryFolder()
+        let command = "\(Self.binary) train --dataset xor --epochs 2 --samples 100 --batch-size 20 --out \(folder.path)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("\r\u{1B}[2Kepoch 1/2 [=========="))
+        #expect(text.contains("] 4/4  loss "))
+        #expect(text.contains("test accuracy: "))
+    }
+
     @Test func digitsReachNinetyFivePercent() throws {
         let folder = TemporaryFolder()
         let run = try autograd("train", "--epochs", "8", "--out", folder.path)

@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The library product carries no `unsafeFlags`: it must build as a dependency
-// pinned by version. SIMD comes from function-level target attributes chosen at
-// run time, threads from the OpenMP runtime called directly (see DESIGN.md).
+// The library product carries no unsafe build flags: it must build as a
+// dependency pinned by version. SIMD comes from function-level target
+// attributes chosen at run time, threads from the OpenMP runtime called
+// directly (see DESIGN.md).
 let package = Package(
     name: "Autograd",
     products: [

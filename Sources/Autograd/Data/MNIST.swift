@@ -67,14 +67,4 @@ enum IDX {
         }
         return (dims, bytes[start...])
     }
-
-    /// An IDX file of unsigned bytes with the given dimensions (for tests and tools).
-    static func encode(dimensions: [Int], data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0, 0, 0x08, UInt8(dimensions.count)]
-        for d in dimensions {
-            out += [UInt8(truncatingIfNeeded: d >> 24), UInt8(truncatingIfNeeded: d >> 16),
-                    UInt8(truncatingIfNeeded: d >> 8), UInt8(truncatingIfNeeded: d)]
-        }
-        return out + data
-    }
 }

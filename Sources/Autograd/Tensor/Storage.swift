@@ -94,13 +94,4 @@ final class BufferPool: Sendable {
         }
         if !kept { pointer.deallocate() }
     }
-
-    /// Returns every cached buffer to the system.
-    func trim() {
-        let all = state.withLock { s -> [Buffer] in
-            defer { s = State() }
-            return s.free.flatMap { $0 }
-        }
-        for b in all { b.pointer.deallocate() }
-    }
 }

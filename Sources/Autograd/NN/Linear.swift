@@ -5,7 +5,9 @@
 /// let y = layer(Tensor.randn([8, 4]))   // shape [8, 3]
 /// ```
 public final class Linear: Module {
+    /// The weight matrix, [outputs, inputs].
     public let weight: Tensor
+    /// The bias, [outputs], when the layer has one.
     public let bias: Tensor?
 
     /// - Parameters:

@@ -8,13 +8,18 @@
 /// let y = bn(x)      // x: [batch, 64]
 /// ```
 public final class BatchNorm1d: Module {
+    /// The learned scale (γ) and shift (β), one per feature.
     public let weight: Tensor
     public let bias: Tensor
+    /// Running estimates used in evaluation mode (buffers: saved, not trained).
     public let runningMean: Tensor
     public let runningVar: Tensor
+    /// Added to the variance before the square root.
     public let eps: Double
+    /// Weight of each new batch in the running estimates.
     public let momentum: Double
 
+    /// Normalization of `features` channels.
     public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
         weight = Tensor.ones([features], dtype: dtype).requiringGrad()
         bias = Tensor.zeros([features], dtype: dtype).requiringGrad()
@@ -51,10 +56,13 @@ public final class BatchNorm1d: Module {
 /// Layer normalization over the last axis: each sample is normalised to zero
 /// mean and unit variance across its features, then scaled and shifted.
 public final class LayerNorm: Module {
+    /// The learned scale (γ) and shift (β), one per feature.
     public let weight: Tensor
     public let bias: Tensor
+    /// Added to the variance before the square root.
     public let eps: Double
 
+    /// Normalization over the last axis, of size `features`.
     public init(_ features: Int, eps: Double = 1e-5, dtype: DType = .float32) {
         weight = Tensor.ones([features], dtype: dtype).requiringGrad()
         bias = Tensor.zeros([features], dtype: dtype).requiringGrad()

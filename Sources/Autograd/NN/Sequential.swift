@@ -21,13 +21,16 @@ public enum ModuleBuilder {
 /// }
 /// ```
 public final class Sequential: Module {
+    /// The layers, in the order they run.
     public let layers: [Module]
 
+    /// Layers listed in a block, one per line (`if` and `for` work too).
     public init(@ModuleBuilder _ build: () -> [Module]) {
         layers = build()
         super.init()
     }
 
+    /// Layers from an array.
     public init(_ layers: [Module]) {
         self.layers = layers
         super.init()
@@ -73,8 +76,11 @@ private func fusableActivation(_ layer: Module) -> Activation? {
 /// let model = MLP(inputs: 64, hidden: [128, 64], outputs: 10, activation: .relu)
 /// ```
 public final class MLP: Module {
+    /// Linear and activation layers, alternating.
     public let layers: [Module]
 
+    /// An MLP with `inputs` features in, one hidden layer per entry of
+    /// `hidden` (its width), and `outputs` features out.
     public init(inputs: Int, hidden: [Int], outputs: Int, activation: Activation = .relu) {
         let widths = [inputs] + hidden + [outputs]
         let initializer: Initializer = activation.isReLULike ? .heUniform : .glorotUniform

@@ -25,6 +25,8 @@ open class Optimizer {
     /// Per-parameter state by name, created on first use.
     var state: [[String: Tensor]]
 
+    /// Optimizes `parameters` (contiguous leaves that require grad, such as
+    /// ``Module/parameters``) with the given step size.
     public init(_ parameters: [Tensor], learningRate: Double) {
         for (i, p) in parameters.enumerated() where !(p.isLeaf && p.requiresGrad && p.isContiguous) {
             fatalError("\(type(of: self)): parameter \(i) (shape \(ShapeRules.describe(p.shape))) must be a contiguous leaf that requires grad")
@@ -104,6 +106,11 @@ public final class SGD: Optimizer {
     public var weightDecay: Double
     public var nesterov: Bool
 
+    /// - Parameters:
+    ///   - momentum: the factor of the running velocity (0 for plain SGD).
+    ///   - dampening: how much of each gradient the velocity leaves out.
+    ///   - weightDecay: L2 penalty added to the gradient as `weightDecay · p`.
+    ///   - nesterov: look-ahead momentum (Sutskever et al.).
     public init(_ parameters: [Tensor], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
                 weightDecay: Double = 0, nesterov: Bool = false) {
         self.momentum = momentum
@@ -137,6 +144,10 @@ public class Adam: Optimizer {
     public var weightDecay: Double
     var decoupled: Bool { false }
 
+    /// - Parameters:
+    ///   - beta1, beta2: decay rates of the first and second moment estimates.
+    ///   - eps: added to the denominator for numerical stability.
+    ///   - weightDecay: L2 penalty added to the gradient (``AdamW`` decays the weights instead).
     public init(_ parameters: [Tensor], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                 eps: Double = 1e-8, weightDecay: Double = 0) {
         self.beta1 = beta1
@@ -161,6 +172,7 @@ public class Adam: Optimizer {
 /// AdamW (Loshchilov & Hutter): Adam with weight decay applied to the
 /// parameter directly, not through the gradient (torch.optim.AdamW's update).
 public final class AdamW: Adam {
+    /// As ``Adam``, with `weightDecay` (default 0.01) applied as `p *= 1 − lr · weightDecay` each step.
     public override init(_ parameters: [Tensor], learningRate: Double = 1e-3, beta1: Double = 0.9,
                          beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 1e-2) {
         super.init(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps,
@@ -178,6 +190,11 @@ public final class RMSProp: Optimizer {
     public var weightDecay: Double
     public var momentum: Double
 
+    /// - Parameters:
+    ///   - alpha: decay rate of the running mean of squared gradients.
+    ///   - eps: added to the root mean square for numerical stability.
+    ///   - weightDecay: L2 penalty added to the gradient.
+    ///   - momentum: factor of a running velocity of the scaled steps (0 for none).
     public init(_ parameters: [Tensor], learningRate: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
                 weightDecay: Double = 0, momentum: Double = 0) {
         self.alpha = alpha
@@ -202,6 +219,9 @@ public final class AdaGrad: Optimizer {
     public var eps: Double
     public var weightDecay: Double
 
+    /// - Parameters:
+    ///   - eps: added to the root of the summed squares for numerical stability.
+    ///   - weightDecay: L2 penalty added to the gradient.
     public init(_ parameters: [Tensor], learningRate: Double = 1e-2, eps: Double = 1e-10, weightDecay: Double = 0) {
         self.eps = eps
         self.weightDecay = weightDecay

@@ -169,8 +169,22 @@ extension Tensor {
     /// Tensor.arange(0, 6).reshaped([2, -1])  // shape [2, 3]
     /// ```
     public func reshaped(_ shape: [Int]) -> Tensor {
-        if shape == self.shape { return self }
+        if shape == self.shape || (shape.count == rank && sameShapeInferring(shape)) { return self }
         return Reshape(target: shape)(self)
+    }
+
+    /// True when `target`, with its one -1 inferred, is this tensor's shape.
+    private func sameShapeInferring(_ target: [Int]) -> Bool {
+        var unknown = -1
+        for (i, d) in target.enumerated() {
+            if d == -1 {
+                guard unknown < 0 else { return false }
+                unknown = i
+            } else if d != shape[i] {
+                return false
+            }
+        }
+        return unknown >= 0
     }
 
     /// The axes in a new order: axis i of the result is axis `order[i]` of this tensor. A view.

@@ -42,7 +42,8 @@ enum BackwardEngine {
         // Storages already handed to a leaf's .grad in this pass (and the
         // seed's): a gradient in one of them is copied, so that no two .grad
         // tensors, nor .grad and the caller's seed, share memory.
-        var claimed: Set<ObjectIdentifier> = [ObjectIdentifier(seed.storage)]
+        var claimed = Set<ObjectIdentifier>(minimumCapacity: 32)
+        claimed.insert(ObjectIdentifier(seed.storage))
         func deliverToLeaf(_ leaf: Tensor, _ g: Tensor) {
             if capture != nil {
                 for slot in leafSlots[ObjectIdentifier(leaf)] ?? [] {
@@ -63,6 +64,8 @@ enum BackwardEngine {
         let pass = nextPass()
         var nodes: [Node] = [rootNode]  // keeps every node alive for the pass
         var stack: [Node] = [rootNode]
+        nodes.reserveCapacity(64)
+        stack.reserveCapacity(64)
         rootNode.visitedPass = pass
         rootNode.pendingConsumers = 0
         while let node = stack.popLast() {
@@ -85,6 +88,7 @@ enum BackwardEngine {
 
         rootNode.gradBuffer = seed
         var ready: [Node] = [rootNode]
+        ready.reserveCapacity(nodes.count)
         while let node = ready.popLast() {
             let grad = node.gradBuffer
             node.gradBuffer = nil

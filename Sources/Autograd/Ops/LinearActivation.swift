@@ -69,12 +69,10 @@ struct LinearActivation: Primitive {
         let outFeatures = w.shape[0], inFeatures = w.shape[1]
         let gz = activationDerivative(output, grad).reshaped([-1, outFeatures])
         let x2 = x.reshaped([-1, inFeatures])
-        var grads: [Tensor?] = [
-            needs[0] ? matmul(gz, w).reshaped(x.shape) : nil,
-            needs[1] ? matmul(gz.transposed(), x2) : nil,
-        ]
-        if hasBias { grads.append(needs[2] ? gz.sum(alongAxes: [0]) : nil) }
-        return grads
+        let dx = needs[0] ? matmul(gz, w).reshaped(x.shape) : nil
+        let dw = needs[1] ? matmul(gz.transposed(), x2) : nil
+        guard hasBias else { return [dx, dw] }
+        return [dx, dw, needs[2] ? gz.sum(alongAxes: [0]) : nil]
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {

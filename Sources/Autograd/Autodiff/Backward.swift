@@ -96,7 +96,8 @@ enum BackwardEngine {
                 for slot in slots { captured[slot] = grad }
             }
             let inputs = node.inputs
-            var inputGrads = [Tensor?](repeating: nil, count: inputs.count)
+            // Empty when no gradient reached this node: its inputs get none either.
+            var inputGrads: [Tensor?] = []
             if let grad {
                 node.checkVersions()
                 let needs = inputs.map(\.requiresGrad)
@@ -105,8 +106,8 @@ enum BackwardEngine {
                              "\(node.op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
             }
             if !retainGraph { node.release() }
-            for (input, g) in zip(inputs, inputGrads) {
-                let g = g.map { reduceBroadcast($0, to: input.shape, op: node.op.name) }
+            for (i, input) in inputs.enumerated() {
+                let g = inputGrads.isEmpty ? nil : inputGrads[i].map { reduceBroadcast($0, to: input.shape, op: node.op.name) }
                 if let child = input.gradFn {
                     if let g {
                         child.gradBuffer = child.gradBuffer.map { $0 + g } ?? g

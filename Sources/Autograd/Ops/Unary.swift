@@ -114,7 +114,8 @@ extension UnaryOp {
     /// x · scale + shift: arithmetic with a scalar, without making a tensor of it.
     static func affine(scale: Double, shift: Double) -> UnaryOp {
         UnaryOp(name: "affine", kernel: AG_AFFINE, p0: scale, p1: shift) { _, _, v, op in
-            op.p0 == 1 ? v : UnaryOp.affine(scale: op.p0, shift: 0)(v)
+            // v · scale: this op itself when it has no shift.
+            op.p0 == 1 ? v : (op.p1 == 0 ? op : UnaryOp.affine(scale: op.p0, shift: 0))(v)
         }
     }
 

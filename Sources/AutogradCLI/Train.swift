@@ -134,8 +134,8 @@ struct Train: ParsableCommand {
                 throw fail("\(error.description); stopped, \(kept)")
             }
             let check = trainer.evaluate(test)
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - started).components.seconds)
+            let elapsed = (ContinuousClock.now - started).components
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
             bar.clear()
             let record = EpochRecord(epoch: epoch, train: fit, test: check, learningRate: opt.learningRate, seconds: seconds)
             history.append(record)

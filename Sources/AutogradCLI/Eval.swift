@@ -28,9 +28,9 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         if let threads { Kernels.threadCount = threads }
-        let metadata: [String: String]
+        let tensors: [String: Tensor], metadata: [String: String]
         do {
-            metadata = try SafeTensors.load(from: checkpoint).metadata
+            (tensors, metadata) = try SafeTensors.load(from: checkpoint)
         } catch {
             throw fail(error.description)
         }
@@ -59,7 +59,7 @@ struct Eval: ParsableCommand {
         }
         let network = spec.build(inputs: inputs, classes: classes, activation: activation)
         do {
-            try Checkpoint.load(into: network, from: checkpoint)
+            try Checkpoint.load(into: network, tensors: tensors, metadata: metadata)
         } catch {
             throw fail(error.description)
         }

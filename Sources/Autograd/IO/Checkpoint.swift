@@ -69,13 +69,15 @@ public enum Checkpoint {
     @discardableResult
     public static func load(into model: Module, optimizer: Optimizer? = nil, from path: String) throws(CheckpointError) -> [String: String] {
         let (tensors, metadata) = try SafeTensors.load(from: path)
-        try apply(tensors, metadata: metadata, to: model, optimizer: optimizer)
+        try load(into: model, optimizer: optimizer, tensors: tensors, metadata: metadata)
         return metadata
     }
 
-    /// Applies decoded tensors to a model and optimizer, all-or-nothing.
-    static func apply(_ tensors: [String: Tensor], metadata: [String: String], to model: Module,
-                      optimizer: Optimizer?) throws(CheckpointError) {
+    /// Loads tensors and metadata already read with ``SafeTensors/load(from:)``
+    /// (for a caller that needed the metadata first, say to build the model),
+    /// with the same all-or-nothing checks.
+    public static func load(into model: Module, optimizer: Optimizer? = nil, tensors: [String: Tensor],
+                            metadata: [String: String]) throws(CheckpointError) {
         let state = model.stateTensors()
         var assignments: [(Tensor, Tensor)] = []
         for (name, target) in state {

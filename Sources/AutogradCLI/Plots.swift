@@ -65,9 +65,9 @@ enum Plots {
                          y1 - (Double(j) + 0.5) / Double(cells) * (y1 - y0)]
             }
         }
-        model.eval()
-        let probabilities = noGrad { softmax(model(Tensor(shape: [cells * cells, 2], scalars: grid)), axis: 1) }.scalars
-        model.train()
+        let probabilities = model.evaluating {
+            softmax(model(Tensor(shape: [cells * cells, 2], scalars: grid)), axis: 1)
+        }.scalars
         var svg = SVG(width: Int(size), height: Int(size + top))
         svg.text(size / 2, 24, title, size: 15, anchor: "middle")
         let cell = size / Double(cells)

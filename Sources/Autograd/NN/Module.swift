@@ -122,6 +122,19 @@ open class Module {
     /// Sets evaluation mode on this module and every descendant.
     public func eval() { train(false) }
 
+    /// Runs `body` in evaluation mode without recording, then restores the
+    /// mode the module was in.
+    ///
+    /// ```swift
+    /// let predictions = model.evaluating { model(x) }
+    /// ```
+    public func evaluating<R>(_ body: () throws -> R) rethrows -> R {
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return try noGrad(body)
+    }
+
     /// Clears the gradients of every parameter.
     public func zeroGrad() {
         for p in parameters { p.zeroGrad() }

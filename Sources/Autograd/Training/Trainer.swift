@@ -84,11 +84,8 @@ public final class Trainer {
 
     /// Loss and accuracy of `model` over `dataset` in evaluation mode, without recording.
     public static func evaluate<D: Dataset>(_ model: Module, _ dataset: D, batchSize: Int = 256) -> Evaluation {
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
         var totalLoss = 0.0, correct = 0
-        noGrad {
+        model.evaluating {
             for batch in DataLoader(dataset, batchSize: batchSize) {
                 let logits = model(batch.inputs)
                 totalLoss += crossEntropy(logits: logits, labels: batch.labels).item() * Double(batch.labels.count)

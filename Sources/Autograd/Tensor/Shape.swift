@@ -48,10 +48,11 @@ enum ShapeRules {
         "[" + shape.map(String.init).joined(separator: ", ") + "]"
     }
 
-    /// Normalises a possibly negative axis against `rank`, or stops naming the op.
+    /// Normalises a possibly negative axis against `rank`, or stops naming the
+    /// op. A scalar (rank 0) accepts axis 0.
     static func axis(_ axis: Int, rank: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else {
+        guard a >= 0, a < max(rank, 1) else {
             fatalError("\(op): axis \(axis) is out of range for a tensor of rank \(rank)")
         }
         return a

@@ -23,6 +23,13 @@ struct ErrorTests {
         #expect(stderr(result).contains("matmul: shapes [2, 3] and [4, 5] don't multiply"))
     }
 
+    @Test func linearLayerMismatchNamesBothShapes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Linear(5, 4)(Tensor.zeros([2, 3]))
+        }
+        #expect(stderr(result).contains("linear: input shape [2, 3] and weight shape [4, 5] don't fit"))
+    }
+
     @Test func scalarCountMismatch() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor(shape: [2, 3], scalars: [1, 2, 3] as [Double])

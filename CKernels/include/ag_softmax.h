@@ -8,12 +8,18 @@
 void ag_softmax(ag_dtype dt, size_t rows, size_t n, const void *x, void *y, int log);
 
 /**
- * Fused softmax cross-entropy over logits [rows, n] with integer labels
- * (each in [0, n); the caller checks). Writes the mean loss over rows to
- * `*loss`, and, when `grad` is not NULL, grad = scale * (softmax(x) - onehot)
- * in the same pass.
+ * The first row whose label (a class index stored as a `dt` value) is not an
+ * integer in [0, n), or -1 when all `rows` labels are.
+ */
+int64_t ag_check_labels(ag_dtype dt, size_t rows, size_t n, const void *labels);
+
+/**
+ * Fused softmax cross-entropy over logits [rows, n] with class-index labels
+ * [rows] of the same dtype (each an integer in [0, n); the caller checks with
+ * ag_check_labels). Writes the mean loss over rows to `*loss`, and, when
+ * `grad` is not NULL, grad = scale * (softmax(x) - onehot) in the same pass.
  */
 void ag_softmax_xent(ag_dtype dt, size_t rows, size_t n, const void *logits,
-                     const int64_t *labels, double *loss, void *grad, double scale);
+                     const void *labels, double *loss, void *grad, double scale);
 
 #endif

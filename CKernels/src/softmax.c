@@ -81,7 +81,7 @@ static void softmax_rows_avx2(void *ctx, size_t begin, size_t end) {
     }
 }
 
-static void softmax_xent_avx2(size_t rows, size_t n, const float *x, const int64_t *labels,
+static void softmax_xent_avx2(size_t rows, size_t n, const float *x, const float *labels,
                               double *loss, float *grad, double scale) {
     double total = 0;
     for (size_t r = 0; r < rows; r++) {
@@ -118,8 +118,16 @@ void ag_softmax(ag_dtype dt, size_t rows, size_t n, const void *x, void *y, int 
     else softmax_f64(rows, n, x, y, log);
 }
 
+int64_t ag_check_labels(ag_dtype dt, size_t rows, size_t n, const void *labels) {
+    for (size_t r = 0; r < rows; r++) {
+        double v = dt == AG_F32 ? (double)((const float *)labels)[r] : ((const double *)labels)[r];
+        if (!(v >= 0 && v < (double)n && v == floor(v))) return (int64_t)r;
+    }
+    return -1;
+}
+
 void ag_softmax_xent(ag_dtype dt, size_t rows, size_t n, const void *logits,
-                     const int64_t *labels, double *loss, void *grad, double scale) {
+                     const void *labels, double *loss, void *grad, double scale) {
 #if AG_X86
     if (dt == AG_F32 && ag_simd_enabled()) {
         softmax_xent_avx2(rows, n, logits, labels, loss, grad, scale);

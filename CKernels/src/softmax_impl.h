@@ -26,7 +26,7 @@ static void FN(softmax)(size_t rows, size_t n, const T *x, T *y, int log_out) {
     }
 }
 
-static void FN(softmax_xent)(size_t rows, size_t n, const T *x, const int64_t *labels,
+static void FN(softmax_xent)(size_t rows, size_t n, const T *x, const T *labels,
                              double *loss, T *grad, double scale) {
     double total = 0;
     const T sc = (T)scale;

@@ -19,7 +19,11 @@ enum BackwardEngine {
     /// tensor is returned (nil where none arrives).
     static func run(root: Tensor, seed: Tensor, retainGraph: Bool, createGraph: Bool,
                     capture: [Tensor]?) -> [Tensor?] {
-        GradMode.with(enabled: createGraph) {
+        let tracer = Tracer.current
+        let wasInBackward = tracer?.inBackward ?? false
+        tracer?.inBackward = true
+        defer { tracer?.inBackward = wasInBackward }
+        return GradMode.with(enabled: createGraph) {
             execute(root: root, seed: seed, retainGraph: retainGraph, createGraph: createGraph,
                     capture: capture)
         }
@@ -135,6 +139,16 @@ enum BackwardEngine {
 
     private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool,
                                    claimed: inout Set<ObjectIdentifier>) {
+        if let tracer = Tracer.current {
+            // A traced step copies through an op, so the graph sees where .grad comes from.
+            tracer.touched(leaf)
+            let whole = g.isContiguous && g.offset == 0 && g.storage.count == g.scalarCount
+            let fresh = whole && claimed.insert(ObjectIdentifier(g.storage)).inserted
+            let sum = leaf.grad.map { $0 + g } ?? (fresh ? g.detach() : Contiguous()(g))
+            claimed.insert(ObjectIdentifier(sum.storage))
+            leaf.grad = sum
+            return
+        }
         if let existing = leaf.grad {
             leaf.grad = existing + g  // a new tensor either way
             return

@@ -11,6 +11,8 @@ import Darwin
 struct ThreadFlags {
     var gradDisabled = false
     var forwardSuspended = false
+    /// The trace being recorded on this thread by ``compile(options:_:)``, if any.
+    var tracer: Unmanaged<Tracer>?
 
     private static let key: pthread_key_t = {
         var key = pthread_key_t()

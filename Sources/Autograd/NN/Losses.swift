@@ -11,10 +11,29 @@
 /// loss.backward()
 /// ```
 public func crossEntropy(logits: Tensor, labels: [Int], labelSmoothing: Double = 0) -> Tensor {
+    crossEntropy(logits: logits, labels: Tensor(shape: [labels.count], scalars: labels.map(Double.init), dtype: logits.dtype),
+                 labelSmoothing: labelSmoothing)
+}
+
+/// Mean cross-entropy of `logits` [batch, classes] against `labels` [batch]
+/// holding class indices as values (0, 1, 2, …), like PyTorch's integer
+/// targets. This is the form a compiled training step takes, its labels
+/// being one of its inputs:
+///
+/// ```swift
+/// let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+///     optimizer.zeroGrad()
+///     let loss = crossEntropy(logits: model(x), labels: y)
+///     loss.backward()
+///     optimizer.step()
+///     return loss
+/// }
+/// ```
+public func crossEntropy(logits: Tensor, labels: Tensor, labelSmoothing: Double = 0) -> Tensor {
     guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
         opError("crossEntropy", "labelSmoothing \(labelSmoothing) is outside [0, 1]")
     }
-    let hard = SoftmaxCrossEntropy(labels: labels)(logits)
+    let hard = SoftmaxCrossEntropy()(logits, labels.dtype == logits.dtype ? labels : labels.to(logits.dtype))
     guard labelSmoothing > 0 else { return hard }
     // −Σ_c (ε/C) log p_c, averaged over rows: ε times the mean of −log p over classes.
     let uniform = -logSoftmax(logits, axis: 1).mean()

@@ -30,6 +30,28 @@ final class BinaryOp: Primitive, Sendable {
         BinaryOp.run(kernel, inputs[0], inputs[1], shape: shape)
     }
 
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        guard output.isContiguous else { return false }
+        BinaryOp.run(kernel, inputs[0], inputs[1], into: output)
+        return true
+    }
+
+    func allowsInPlace(_ index: Int) -> Bool { true }
+
+    /// Runs a broadcasting binary kernel into a contiguous `out`, allocating
+    /// nothing: broadcast strides are laid out on the stack.
+    static func run(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+        let shape = out.shape, rank = shape.count
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * rank + 1) { temp in
+            let sa = temp.baseAddress!, sb = sa + rank
+            a.writeBroadcastStrides(to: shape, into: sa)
+            b.writeBroadcastStrides(to: shape, into: sb)
+            withInt64Pointer(shape) { s in
+                ag_binary(kernel, a.dtype.c, Int32(rank), s, a.pointer, sa, b.pointer, sb, out.pointer)
+            }
+        }
+    }
+
     /// Runs a broadcasting binary kernel on two tensors of any strides.
     static func run(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor {
         let out = Tensor(uninitializedShape: shape, dtype: a.dtype)
@@ -58,6 +80,14 @@ final class BinaryOp: Primitive, Sendable {
 extension Tensor {
     /// Element strides that read this tensor as if broadcast to `shape`
     /// (0 along every broadcast dimension).
+    func writeBroadcastStrides(to target: [Int], into out: UnsafeMutablePointer<Int64>) {
+        let lead = target.count - rank
+        for i in 0..<target.count { out[i] = 0 }
+        for i in 0..<rank where !(shape[i] == 1 && target[lead + i] != 1) {
+            out[lead + i] = Int64(strides[i])
+        }
+    }
+
     func broadcastStrides(to target: [Int]) -> [Int] {
         let lead = target.count - rank
         var out = [Int](repeating: 0, count: target.count)
@@ -95,13 +125,38 @@ extension BinaryOp {
     }
 }
 
-/// A comparison as a 0/1 mask in the inputs' dtype; not differentiable.
-func compare(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
-    guard a.dtype == b.dtype else { opError(op, "dtypes \(a.dtype) and \(b.dtype) differ") }
-    guard let shape = ShapeRules.broadcast(a.shape, b.shape) else {
-        opError(op, "shapes \(ShapeRules.describe(a.shape)) and \(ShapeRules.describe(b.shape)) are not broadcastable")
+/// An elementwise comparison as a 0/1 mask in the inputs' dtype, with
+/// broadcasting. Not differentiable (its gradient is zero); an op all the
+/// same, so that a compiled graph computes the mask on every call.
+struct Comparison: Primitive {
+    let kernel: ag_binary_op
+    let name: String
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        guard let shape = ShapeRules.broadcast(inputs[0], inputs[1]) else {
+            opError(name, "shapes \(ShapeRules.describe(inputs[0])) and \(ShapeRules.describe(inputs[1])) are not broadcastable")
+        }
+        return shape
     }
-    return BinaryOp.run(kernel, a, b, shape: shape)
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor { BinaryOp.run(kernel, inputs[0], inputs[1], shape: shape) }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        guard output.isContiguous else { return false }
+        BinaryOp.run(kernel, inputs[0], inputs[1], into: output)
+        return true
+    }
+
+    func allowsInPlace(_ index: Int) -> Bool { true }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] { [nil, nil] }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor { Tensor.zeros(like: output) }
+}
+
+/// A comparison as a 0/1 mask in the inputs' dtype; not recorded for gradients.
+func compare(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+    noGrad { Comparison(kernel: kernel, name: op)(a.detach(), b.detach()) }
 }
 
 // MARK: - Operators and functions

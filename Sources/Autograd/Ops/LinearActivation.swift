@@ -36,11 +36,31 @@ struct LinearActivation: Primitive {
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0], w = inputs[1]
-        let rows = ShapeRules.count(Array(x.shape.dropLast()))
-        let x2 = x.rank == 2 ? x : Reshape(target: [rows, x.shape.last!]).forward([x], shape: [rows, x.shape.last!])
-        let wt = Permute(order: [1, 0]).forward([w], shape: [w.shape[1], w.shape[0]])
-        let y = MatMul().forward([x2, wt], shape: [rows, w.shape[0]])
+        let x = inputs[0].contiguousValues(), w = inputs[1].contiguousValues()
+        let bias = hasBias ? inputs[2].contiguousValues() : nil
+        let y = Tensor(uninitializedShape: shape, dtype: x.dtype)
+        run(x, w, bias, into: y)
+        return y
+    }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0], w = inputs[1], bias = hasBias ? inputs[2] : nil
+        guard x.isContiguous, w.isContiguous, bias?.isContiguous ?? true, output.isContiguous else { return false }
+        run(x, w, bias, into: output)
+        return true
+    }
+
+    /// y = x · wᵀ (one GEMM with w read transposed), then bias and activation in one pass.
+    private func run(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, into y: Tensor) {
+        let outFeatures = w.shape[0], inFeatures = w.shape[1]
+        let rows = inFeatures == 0 ? y.scalarCount / Swift.max(outFeatures, 1) : x.scalarCount / inFeatures
+        if inFeatures == 0 {
+            ag_fill(y.dtype.c, y.scalarCount, 0, y.pointer)
+        } else {
+            ag_gemm_batched(y.dtype.c, 1, 0, 1, Int64(rows), Int64(outFeatures), Int64(inFeatures), 1,
+                            x.pointer, Int64(inFeatures), 0, w.pointer, Int64(inFeatures), 0,
+                            0, y.pointer, Int64(outFeatures), 0)
+        }
         let (act, p0): (ag_unary_op, Double) = switch kind {
         case .identity: (AG_AFFINE, 1)
         case .relu: (AG_RELU, 0)
@@ -48,9 +68,7 @@ struct LinearActivation: Primitive {
         case .tanh: (AG_TANH, 0)
         case .sigmoid: (AG_SIGMOID, 0)
         }
-        let bias = hasBias ? inputs[2].contiguousValues() : nil
-        ag_bias_activation(y.dtype.c, rows, w.shape[0], y.pointer, bias?.pointer, act, p0)
-        return Tensor(storage: y.storage, shape: shape, strides: ShapeRules.contiguousStrides(shape), offset: 0)
+        ag_bias_activation(y.dtype.c, rows, outFeatures, y.pointer, bias?.pointer, act, p0)
     }
 
     /// v · act′(z), read from the output y.

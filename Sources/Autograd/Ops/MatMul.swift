@@ -27,7 +27,8 @@ struct MatMul: Primitive {
         let ld: Int
         let batchStride: Int
 
-        init(_ x: Tensor) {
+        /// BLAS reads `x` as it is (maybe transposed), or nil when it needs a copy.
+        init?(viewing x: Tensor) {
             let r = x.rank, rows = x.shape[r - 2], cols = x.shape[r - 1]
             let rs = x.strides[r - 2], cs = x.strides[r - 1]
             let batchStride = r == 3 && x.shape[0] > 1 ? x.strides[0] : 0
@@ -38,21 +39,42 @@ struct MatMul: Primitive {
                 tensor = x; trans = true; ld = cols == 1 ? Swift.max(rows, 1) : cs
                 self.batchStride = batchStride
             } else {
-                let c = x.contiguousValues()
-                tensor = c; trans = false; ld = Swift.max(cols, 1)
-                self.batchStride = r == 3 && x.shape[0] > 1 ? rows * cols : 0
+                return nil
             }
+        }
+
+        init(_ x: Tensor) {
+            if let view = Operand(viewing: x) {
+                self = view
+                return
+            }
+            let r = x.rank, rows = x.shape[r - 2], cols = x.shape[r - 1]
+            tensor = x.contiguousValues(); trans = false; ld = Swift.max(cols, 1)
+            batchStride = r == 3 && x.shape[0] > 1 ? rows * cols : 0
         }
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let a = Operand(inputs[0]), b = Operand(inputs[1])
         let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        multiply(Operand(inputs[0]), Operand(inputs[1]), inputs, into: out)
+        return out
+    }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        guard output.isContiguous, let a = Operand(viewing: inputs[0]), let b = Operand(viewing: inputs[1]) else {
+            return false
+        }
+        multiply(a, b, inputs, into: output)
+        return true
+    }
+
+    private func multiply(_ a: Operand, _ b: Operand, _ inputs: [Tensor], into out: Tensor) {
+        let shape = out.shape
         let ash = inputs[0].shape, bsh = inputs[1].shape
         let m = ash[ash.count - 2], k = ash[ash.count - 1], n = bsh[bsh.count - 1]
         if k == 0 {
             ag_fill(out.dtype.c, out.scalarCount, 0, out.pointer)
-            return out
+            return
         }
         let batch = shape.count == 3 ? shape[0] : 1
         ag_gemm_batched(out.dtype.c, Int64(batch), a.trans ? 1 : 0, b.trans ? 1 : 0,
@@ -60,7 +82,6 @@ struct MatMul: Primitive {
                         a.tensor.pointer, Int64(a.ld), Int64(a.batchStride),
                         b.tensor.pointer, Int64(b.ld), Int64(b.batchStride),
                         0, out.pointer, Int64(n), Int64(m * n))
-        return out
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {

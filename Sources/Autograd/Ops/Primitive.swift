@@ -43,9 +43,22 @@ public protocol Primitive {
     /// Forward mode: the output's tangent given each input's tangent (`nil`
     /// for an input that carries none; at least one is not `nil`).
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor
+
+    /// Compiled graphs: writes the output into `output`, memory the graph
+    /// planned (of the output's shape and dtype), allocating nothing. Returns
+    /// false when this op has no such path for these inputs; the compiled
+    /// graph then runs ``forward(_:shape:)`` and copies. The default has none.
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool
+
+    /// Whether ``forward(_:into:)`` may write over input `index` (same shape
+    /// and layout as the output) while it reads it: true for elementwise ops.
+    func allowsInPlace(_ index: Int) -> Bool
 }
 
 extension Primitive {
+    public func forward(_ inputs: [Tensor], into output: Tensor) -> Bool { false }
+    public func allowsInPlace(_ index: Int) -> Bool { false }
+
     /// Applies the op: checks dtypes and shapes, runs the forward kernel,
     /// records a node when an input requires grad, and carries forward-mode
     /// tangents.
@@ -65,8 +78,12 @@ extension Primitive {
         let recording = !flags.pointee.gradDisabled
         // The forward pass sees plain values: a custom op's forward may use recorded ops.
         flags.pointee.gradDisabled = true
+        let tracer = flags.pointee.tracer
+        flags.pointee.tracer = nil
         let output = forward(inputs, shape: shape)
+        flags.pointee.tracer = tracer
         flags.pointee.gradDisabled = !recording
+        if let tracer { tracer.takeUnretainedValue().record(self, inputs: inputs, output: output) }
         if recording && inputs.contains(where: \.requiresGrad) {
             output.gradFn = Node(op: self, inputs: inputs, output: output)
         }

@@ -54,6 +54,23 @@ struct Sum: Primitive {
         return out
     }
 
+    /// Adjacent axes of a contiguous input only: then [outer, r, inner] needs no copy.
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard x.isContiguous, output.isContiguous else { return false }
+        var outer = 1, r = 1, inner = 1
+        if let first = axes.first, let last = axes.last {
+            guard last - first + 1 == axes.count else { return false }
+            for i in 0..<x.rank {
+                if i < first { outer *= x.shape[i] } else if i > last { inner *= x.shape[i] } else { r *= x.shape[i] }
+            }
+        } else {
+            outer = x.scalarCount
+        }
+        ag_reduce_sum(x.dtype.c, outer, r, inner, scale, x.pointer, output.pointer)
+        return true
+    }
+
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         let x = inputs[0]
         let g = grad.reshaped(reducedShape(x.shape, axes: axes, keepDims: true)).expanded(to: x.shape)
@@ -65,17 +82,56 @@ struct Sum: Primitive {
     }
 }
 
-/// Picks one element along the middle axis of an [outer, r, inner] tensor, at
-/// precomputed indices: y[o, i] = x[o, index[o, i], i]. With the indices of an
-/// argmax, this is max, and its VJP routes each gradient to the element that won.
+/// Runs `body` with `index` (class positions stored as values of the
+/// tensor's dtype) converted to the Int64s the gather/scatter kernels read.
+private func withInt64Indices<R>(_ index: Tensor, _ body: (UnsafePointer<Int64>) -> R) -> R {
+    let values = index.contiguousValues()
+    let n = values.scalarCount
+    return withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(n, 1)) { buffer in
+        for i in 0..<n { buffer[i] = Int64(values.loadScalar(at: i)) }
+        return body(buffer.baseAddress!)
+    }
+}
+
+/// The argmax along the middle axis of an [outer, r, inner] tensor, as
+/// [outer, inner] positions stored in the input's dtype (the first one on
+/// ties). Not differentiable; an op, so a compiled graph recomputes it.
+struct ArgmaxAxis: Primitive {
+    var name: String { "argmax" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        let s = inputs[0]
+        guard s.count == 3 else { opError(name, "expects [outer, r, inner], got \(ShapeRules.describe(s))") }
+        return [s[0], s[2]]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let x = inputs[0].contiguousValues()
+        let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
+        let n = out.scalarCount
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(n, 1)) { idx in
+            ag_reduce_argmax(x.dtype.c, x.shape[0], x.shape[1], x.shape[2], x.pointer, idx.baseAddress)
+            for i in 0..<n { out.pointer.storeScalar(Double(idx[i]), at: i, dtype: x.dtype) }
+        }
+        return out
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] { [nil] }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor { Tensor.zeros(like: output) }
+}
+
+/// Picks one element along the middle axis of an [outer, r, inner] tensor at
+/// the positions of an [outer, inner] index tensor: y[o, i] = x[o, index[o, i], i].
+/// With an argmax's positions, this is max, and its VJP routes each gradient
+/// to the element that won.
 struct GatherAxis: Primitive {
-    let index: [Int]
     var name: String { "gather" }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         let s = inputs[0]
-        guard s.count == 3, index.count == s[0] * s[2] else {
-            opError(name, "expects [outer, r, inner] and outer·inner indices, got \(ShapeRules.describe(s)) and \(index.count)")
+        guard s.count == 3, inputs[1] == [s[0], s[2]] else {
+            opError(name, "expects [outer, r, inner] and [outer, inner] indices, got \(ShapeRules.describe(s)) and \(ShapeRules.describe(inputs[1]))")
         }
         return [s[0], s[2]]
     }
@@ -83,32 +139,31 @@ struct GatherAxis: Primitive {
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let x = inputs[0].contiguousValues()
         let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        withInt64Pointer(index) { idx in
+        withInt64Indices(inputs[1]) { idx in
             ag_gather_axis(x.dtype.c, x.shape[0], x.shape[1], x.shape[2], x.pointer, idx, out.pointer)
         }
         return out
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [ScatterAxis(index: index, r: inputs[0].shape[1])(grad)]
+        [ScatterAxis(r: inputs[0].shape[1])(grad, inputs[1]), nil]
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        self(tangents[0]!)
+        self(tangents[0]!, inputs[1])
     }
 }
 
 /// The transpose of ``GatherAxis``: zeros of [outer, r, inner] with
 /// x[o, index[o, i], i] = y[o, i].
 struct ScatterAxis: Primitive {
-    let index: [Int]
     let r: Int
     var name: String { "scatter" }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         let s = inputs[0]
-        guard s.count == 2, index.count == s[0] * s[1] else {
-            opError(name, "expects [outer, inner] and outer·inner indices, got \(ShapeRules.describe(s)) and \(index.count)")
+        guard s.count == 2, inputs[1] == s else {
+            opError(name, "expects [outer, inner] values and indices, got \(ShapeRules.describe(s)) and \(ShapeRules.describe(inputs[1]))")
         }
         return [s[0], r, s[1]]
     }
@@ -116,18 +171,18 @@ struct ScatterAxis: Primitive {
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let y = inputs[0].contiguousValues()
         let out = Tensor(uninitializedShape: shape, dtype: y.dtype)
-        withInt64Pointer(index) { idx in
+        withInt64Indices(inputs[1]) { idx in
             ag_scatter_axis(y.dtype.c, shape[0], r, shape[2], y.pointer, idx, out.pointer)
         }
         return out
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [GatherAxis(index: index)(grad)]
+        [GatherAxis()(grad, inputs[1]), nil]
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        self(tangents[0]!)
+        self(tangents[0]!, inputs[1])
     }
 }
 
@@ -168,8 +223,8 @@ extension Tensor {
         let outer = ShapeRules.count(kept.map { shape[$0] })
         let r = ShapeRules.count(a.map { shape[$0] })
         let blocks = permuted(kept + a).reshaped([outer, r, 1])
-        let index = Tensor.argmaxIndices(blocks)
-        return GatherAxis(index: index)(blocks).reshaped(outShape)
+        let index = noGrad { ArgmaxAxis()(blocks.detach()) }
+        return GatherAxis()(blocks, index).reshaped(outShape)
     }
 
     /// Minimum over `axes` (every axis when nil); gradients as for ``max(alongAxes:keepDims:)``.
@@ -187,6 +242,7 @@ extension Tensor {
         let a = ShapeRules.axis(axis, rank: rank, op: "argmax")
         guard shape[a] > 0 else { opError("argmax", "axis \(a) of shape \(ShapeRules.describe(shape)) is empty") }
         let kept = (0..<rank).filter { $0 != a }
+        Tracer.checkRead(self, "argmax(alongAxis:)")
         let blocks = detach().permuted(kept + [a]).reshaped([ShapeRules.count(kept.map { shape[$0] }), shape[a], 1])
         return Tensor.argmaxIndices(blocks)
     }

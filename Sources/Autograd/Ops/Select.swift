@@ -1,22 +1,21 @@
 import CKernels
 
 /// Elementwise choice: `a` where the condition is nonzero, `b` elsewhere, all
-/// three broadcast together. The condition is a constant of the op, not an input.
+/// three broadcast together. Inputs: condition, a, b; the condition gets no gradient.
 struct Where: Primitive {
-    let condition: Tensor
     var name: String { "where" }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
-        guard let ab = ShapeRules.broadcast(inputs[0], inputs[1]),
-              let shape = ShapeRules.broadcast(condition.shape, ab)
+        guard let ab = ShapeRules.broadcast(inputs[1], inputs[2]),
+              let shape = ShapeRules.broadcast(inputs[0], ab)
         else {
-            opError(name, "condition \(ShapeRules.describe(condition.shape)) and values \(ShapeRules.describe(inputs[0])), \(ShapeRules.describe(inputs[1])) are not broadcastable")
+            opError(name, "condition \(ShapeRules.describe(inputs[0])) and values \(ShapeRules.describe(inputs[1])), \(ShapeRules.describe(inputs[2])) are not broadcastable")
         }
         return shape
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let (a, b) = (inputs[0], inputs[1])
+        let (condition, a, b) = (inputs[0], inputs[1], inputs[2])
         guard condition.dtype == a.dtype else {
             opError(name, "condition dtype \(condition.dtype) differs from values' \(a.dtype)")
         }
@@ -34,17 +33,18 @@ struct Where: Primitive {
         return out
     }
 
-    private func select(_ a: Tensor?, _ b: Tensor?, like: Tensor) -> Tensor {
+    private func select(_ condition: Tensor, _ a: Tensor?, _ b: Tensor?, like: Tensor) -> Tensor {
         let zero = like.scalarLike(0)
-        return self(a ?? zero, b ?? zero)
+        return self(condition, a ?? zero, b ?? zero)
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [needs[0] ? select(grad, nil, like: grad) : nil, needs[1] ? select(nil, grad, like: grad) : nil]
+        [nil, needs[1] ? select(inputs[0], grad, nil, like: grad) : nil,
+         needs[2] ? select(inputs[0], nil, grad, like: grad) : nil]
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        select(tangents[0], tangents[1], like: output)
+        select(inputs[0], tangents[1], tangents[2], like: output)
     }
 }
 
@@ -56,6 +56,6 @@ extension Tensor {
     /// let y = Tensor.where(x .> 0, x, x * 0.1)
     /// ```
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        Where(condition: condition.detach())(a, b)
+        Where()(condition.detach(), a, b)
     }
 }

@@ -43,71 +43,90 @@ struct Softmax: Primitive {
     }
 }
 
-/// The fused softmax cross-entropy: logits [N, C] and integer labels give the
-/// mean of −log softmax(logits)[label] over rows, in one kernel pass.
+/// The fused softmax cross-entropy: logits [N, C] and labels [N] (class
+/// indices stored as values of the logits' dtype) give the mean of
+/// −log softmax(logits)[label] over rows, in one kernel pass. The labels are
+/// an input, not an attribute, so a compiled training step takes new labels
+/// on every call; they get no gradient.
 struct SoftmaxCrossEntropy: Primitive {
-    let labels: [Int]
     var name: String { "crossEntropy" }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
-        let s = inputs[0]
+        let (s, l) = (inputs[0], inputs[1])
         guard s.count == 2 else {
             opError(name, "logits must be [batch, classes], got shape \(ShapeRules.describe(s))")
         }
-        guard labels.count == s[0] else {
-            opError(name, "logits shape \(ShapeRules.describe(s)) has \(s[0]) rows but \(labels.count) labels were given")
-        }
-        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= s[1] }) {
-            opError(name, "label \(labels[bad]) at row \(bad) is out of range 0..<\(s[1])")
+        guard l == [s[0]] else {
+            opError(name, "logits shape \(ShapeRules.describe(s)) has \(s[0]) rows but labels have shape \(ShapeRules.describe(l))")
         }
         return []
     }
 
-    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues()
-        var loss = 0.0
-        withInt64Pointer(labels) { l in
-            ag_softmax_xent(x.dtype.c, x.shape[0], x.shape[1], x.pointer, l, &loss, nil, 1)
+    /// Stops naming the first label that is not a class index of `logits`.
+    static func checkLabels(_ logits: Tensor, _ labels: Tensor, op: String) {
+        let bad = ag_check_labels(labels.dtype.c, labels.scalarCount, logits.shape[1], labels.pointer)
+        if bad >= 0 {
+            let value = labels.loadScalar(at: Int(bad))
+            let shown = value == value.rounded() && Swift.abs(value) < 1e15 ? String(Int(value)) : String(value)
+            opError(op, "label \(shown) at row \(bad) is out of range 0..<\(logits.shape[1])")
         }
-        return Tensor(loss, dtype: x.dtype)
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: [], dtype: inputs[0].dtype)
+        _ = forward(inputs, into: out)
+        return out
+    }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0].contiguousValues(), labels = inputs[1].contiguousValues()
+        SoftmaxCrossEntropy.checkLabels(x, labels, op: name)
+        var loss = 0.0
+        ag_softmax_xent(x.dtype.c, x.shape[0], x.shape[1], x.pointer, labels.pointer, &loss, nil, 1)
+        output.storeScalar(loss)
+        return true
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        let rows = Double(Swift.max(labels.count, 1))
-        if !GradMode.isEnabled {
-            // Not recording: one kernel pass writes (softmax − onehot) · g / rows.
-            return [SoftmaxCrossEntropyBackward.gradient(inputs[0], labels: labels, scale: grad.item() / rows)]
-        }
-        return [SoftmaxCrossEntropyBackward(labels: labels)(inputs[0]) * (grad / rows)]
+        [SoftmaxCrossEntropyBackward()(inputs[0], inputs[1], grad), nil]
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        let rows = Double(Swift.max(labels.count, 1))
-        return (SoftmaxCrossEntropyBackward(labels: labels)(inputs[0]) * tangents[0]!).sum() / rows
+        let one = Tensor(1.0, dtype: inputs[0].dtype)
+        return (SoftmaxCrossEntropyBackward()(inputs[0], inputs[1], one) * tangents[0]!).sum()
     }
 }
 
-/// softmax(logits) − onehot(labels), from the same fused kernel. Its own
-/// derivative is the softmax Jacobian (symmetric), for second derivatives.
+/// The gradient of ``SoftmaxCrossEntropy``: (softmax(logits) − onehot(labels)) · g / rows
+/// for the scalar output gradient g, from the same fused kernel (g is read
+/// when the kernel runs, so a compiled graph can hold it as a value). Its
+/// own derivative in the logits is the softmax Jacobian (symmetric), for
+/// second derivatives.
 struct SoftmaxCrossEntropyBackward: Primitive {
-    let labels: [Int]
     var name: String { "crossEntropyBackward" }
 
-    func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
-
-    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        SoftmaxCrossEntropyBackward.gradient(inputs[0], labels: labels, scale: 1)
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        guard inputs[2].isEmpty || inputs[2] == [1] else {
+            opError(name, "the output gradient must be a scalar, got shape \(ShapeRules.describe(inputs[2]))")
+        }
+        return inputs[0]
     }
 
-    /// scale · (softmax(logits) − onehot(labels)) from the fused kernel, unrecorded.
-    static func gradient(_ logits: Tensor, labels: [Int], scale: Double) -> Tensor {
-        let x = logits.contiguousValues()
-        let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
-        var loss = 0.0
-        withInt64Pointer(labels) { l in
-            ag_softmax_xent(x.dtype.c, x.shape[0], x.shape[1], x.pointer, l, &loss, out.pointer, scale)
-        }
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        _ = forward(inputs, into: out)
         return out
+    }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0].contiguousValues(), labels = inputs[1].contiguousValues()
+        guard output.isContiguous else { return false }
+        SoftmaxCrossEntropy.checkLabels(x, labels, op: name)
+        let rows = Double(Swift.max(x.shape[0], 1))
+        var loss = 0.0
+        ag_softmax_xent(x.dtype.c, x.shape[0], x.shape[1], x.pointer, labels.pointer, &loss, output.pointer,
+                        inputs[2].loadScalar() / rows)
+        return true
     }
 
     private func softmaxJacobian(_ logits: Tensor, _ v: Tensor) -> Tensor {
@@ -116,11 +135,20 @@ struct SoftmaxCrossEntropyBackward: Primitive {
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [softmaxJacobian(inputs[0], grad)]
+        let (logits, labels, g) = (inputs[0], inputs[1], inputs[2])
+        let rows = Double(Swift.max(logits.shape[0], 1))
+        let one = Tensor(1.0, dtype: logits.dtype)
+        return [needs[0] ? softmaxJacobian(logits, grad) * (g / rows) : nil, nil,
+                needs[2] ? (grad * self(logits, labels, one)).sum().reshaped(g.shape) : nil]
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        softmaxJacobian(inputs[0], tangents[0]!)
+        let (logits, labels, g) = (inputs[0], inputs[1], inputs[2])
+        let rows = Double(Swift.max(logits.shape[0], 1))
+        let one = Tensor(1.0, dtype: logits.dtype)
+        let terms = [tangents[0].map { softmaxJacobian(logits, $0) * (g / rows) },
+                     tangents[2].map { self(logits, labels, one) * $0 }]
+        return sumOfTerms(terms, like: output)
     }
 }
 

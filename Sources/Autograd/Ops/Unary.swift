@@ -33,6 +33,15 @@ final class UnaryOp: Primitive, Sendable {
         return y
     }
 
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard x.isContiguous, output.isContiguous else { return false }
+        ag_unary(kernel, x.dtype.c, x.scalarCount, x.pointer, output.pointer, p0, p1)
+        return true
+    }
+
+    func allowsInPlace(_ index: Int) -> Bool { true }
+
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         [derivative(inputs[0], output, grad, self)]
     }
@@ -73,6 +82,15 @@ final class UnaryBackwardOp: Primitive, Sendable {
         ag_unary_backward(kernel, a.dtype.c, a.scalarCount, a.pointer, g.pointer, out.pointer, p0)
         return out
     }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let a = inputs[0], g = inputs[1]
+        guard a.isContiguous, g.isContiguous, output.isContiguous else { return false }
+        ag_unary_backward(kernel, a.dtype.c, a.scalarCount, a.pointer, g.pointer, output.pointer, p0)
+        return true
+    }
+
+    func allowsInPlace(_ index: Int) -> Bool { true }
 
     /// v · ∂out/∂g: the kernel itself with v in g's place.
     func dg(_ a: Tensor, _ v: Tensor) -> Tensor { self(a, v) }

@@ -157,6 +157,10 @@ struct Contiguous: Primitive {
     var name: String { "contiguous" }
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor { inputs[0].contiguousCopyDetached() }
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        inputs[0].copyValues(into: output)
+        return true
+    }
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] { [grad] }
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor { tangents[0]! }
 }

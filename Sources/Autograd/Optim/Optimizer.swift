@@ -41,6 +41,7 @@ open class Optimizer {
 
     /// Applies one update to every parameter that has a gradient.
     public func step() {
+        Tracer.current?.recordStep(self)
         stepCount += 1
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
@@ -246,6 +247,9 @@ public final class AdaGrad: Optimizer {
 /// ```
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) -> Double {
+    if Tracer.current != nil {
+        fatalError("compile: clipGradientNorm decides from the gradients' values whether to scale them, which a compiled function cannot repeat; clip outside compile, or scale the gradients with tensor ops")
+    }
     let grads = parameters.compactMap(\.grad).map { $0.contiguousValues() }
     let total = grads.reduce(0.0) { $0 + ag_sum_of_squares($1.dtype.c, $1.scalarCount, $1.pointer) }.squareRoot()
     if total > maxNorm {

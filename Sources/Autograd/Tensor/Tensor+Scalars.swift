@@ -20,6 +20,7 @@ extension Tensor {
     /// let v: [Float] = x.scalars(as: Float.self)
     /// ```
     public func scalars<T: TensorScalar>(as type: T.Type = Double.self) -> [T] {
+        Tracer.checkRead(self, "scalars")
         let source = contiguousValues()
         let n = scalarCount
         return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
@@ -38,14 +39,31 @@ extension Tensor {
         guard scalarCount == 1 else {
             fatalError("item(): tensor of shape \(ShapeRules.describe(shape)) has \(scalarCount) elements, not 1")
         }
-        return scalars[0]
+        Tracer.checkRead(self, "item()")
+        return loadScalar()
     }
+
+    /// The element at storage position `offset + index` (for one-element and
+    /// contiguous tensors), read without checks or copies: for kernels.
+    func loadScalar(at index: Int = 0) -> Double {
+        switch dtype {
+        case .float32: Double(pointer.load(fromByteOffset: index * 4, as: Float.self))
+        case .float64: pointer.load(fromByteOffset: index * 8, as: Double.self)
+        }
+    }
+
+    /// Writes `value` at element `index` of `dtype` values starting here: for kernels.
+    func storeScalar(_ value: Double, at index: Int = 0) {
+        pointer.storeScalar(value, at: index, dtype: dtype)
+    }
+
 
     /// The value at a multi-index (negative indices count from the end).
     public subscript(scalarAt index: Int...) -> Double {
         guard index.count == rank else {
             fatalError("subscript: \(index.count) indices for a tensor of rank \(rank)")
         }
+        Tracer.checkRead(self, "subscript(scalarAt:)")
         var position = offset
         for (axis, i) in index.enumerated() {
             let j = i < 0 ? i + shape[axis] : i
@@ -57,6 +75,16 @@ extension Tensor {
         switch dtype {
         case .float32: return Double(storage.base.load(fromByteOffset: position * 4, as: Float.self))
         case .float64: return storage.base.load(fromByteOffset: position * 8, as: Double.self)
+        }
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Stores `value` as element `index` of an array of `dtype` values here.
+    func storeScalar(_ value: Double, at index: Int, dtype: DType) {
+        switch dtype {
+        case .float32: storeBytes(of: Float(value), toByteOffset: index * 4, as: Float.self)
+        case .float64: storeBytes(of: value, toByteOffset: index * 8, as: Double.self)
         }
     }
 }

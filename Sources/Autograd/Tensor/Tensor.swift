@@ -155,6 +155,7 @@ public final class Tensor {
         guard source.dtype == dtype else {
             opError("assign", "dtypes \(dtype) and \(source.dtype) differ")
         }
+        Tracer.current?.recordAssign(self, source)
         source.copyValues(into: self)
         bumpVersion()
     }

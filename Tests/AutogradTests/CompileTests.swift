@@ -1,0 +1,209 @@
+import Autograd
+import Testing
+
+/// Compiled functions against eager mode: the same values, the same
+/// gradients for every op, the same training trajectory.
+@Suite("Compile")
+struct CompileTests {
+    private func stderr(_ result: ExitTest.Result?) -> String {
+        String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    }
+
+    /// For every op of the gradient-check list: a compiled function returning
+    /// the op's output and its gradients (a reverse pass traced into the
+    /// graph) gives what eager mode gives, on inputs it was not traced with.
+    @Test("compiled gradients equal eager ones", arguments: OpCases.all)
+    func gradientsMatchEager(_ op: OpCase) {
+        let f = CompiledFunction { xs in
+            let leaves = xs.dropLast().map { $0.detach().requiringGrad() }
+            let y = op.f(leaves)
+            return [y] + grad(of: y, withRespectTo: leaves, seed: xs.last!)
+        }
+        func arguments(_ seed: UInt64) -> [Tensor] {
+            let xs = op.inputs(seed: seed)
+            var rng = RandomGenerator(seed: seed + 100)
+            let y = op.f(xs)
+            return xs + [Tensor.randn(y.shape, dtype: .float64, using: &rng)]
+        }
+        _ = f(arguments(1))  // traces
+        let xs = arguments(2)
+        let compiled = f(xs).map(\.scalars)  // runs the plan
+        #expect(f.traceCount == 1)
+        let leaves = xs.dropLast().map { $0.detach().requiringGrad() }
+        let y = op.f(leaves)
+        let eager = ([y] + grad(of: y, withRespectTo: leaves, seed: xs.last!)).map(\.scalars)
+        #expect(compiled.count == eager.count)
+        for (c, e) in zip(compiled, eager) {
+            expectClose(c, e, tolerance: 1e-12, op.name + " (compiled)")
+        }
+    }
+
+    private static func batch(_ seed: UInt64, rows: Int, features: Int, classes: Int) -> (Tensor, Tensor) {
+        var rng = RandomGenerator(seed: seed)
+        let x = Tensor.randn([rows, features], using: &rng)
+        let y = Tensor(shape: [rows], scalars: (0..<rows).map { _ in Double(Int.random(in: 0..<classes, using: &rng)) })
+        return (x, y)
+    }
+
+    /// Two copies of one model, one trained eagerly and one by a compiled
+    /// step: the same losses and the same parameters after every step.
+    @Test(arguments: ["sgd", "adam"])
+    func trainingStepMatchesEager(_ kind: String) {
+        manualSeed(11)
+        let eagerModel = MLP(inputs: 6, hidden: [16, 8], outputs: 3, activation: .relu)
+        let compiledModel = MLP(inputs: 6, hidden: [16, 8], outputs: 3, activation: .relu)
+        for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
+        func optimizer(_ m: Module) -> Optimizer {
+            kind == "sgd" ? SGD(m.parameters, learningRate: 0.05, momentum: 0.9) : Adam(m.parameters, learningRate: 0.01)
+        }
+        let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
+        let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+            compiledOptimizer.zeroGrad()
+            let loss = crossEntropy(logits: compiledModel(x), labels: y)
+            loss.backward()
+            compiledOptimizer.step()
+            return loss
+        }
+        for i in 0..<5 {
+            let (x, y) = CompileTests.batch(UInt64(i), rows: 10, features: 6, classes: 3)
+            let compiledLoss = step(x, y).item()
+            eagerOptimizer.zeroGrad()
+            let eagerLoss = crossEntropy(logits: eagerModel(x), labels: y)
+            eagerLoss.backward()
+            eagerOptimizer.step()
+            #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.abs(eagerLoss.item()), "step \(i)")
+            for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
+                expectClose(a.scalars, b.scalars, tolerance: 1e-6, "\(kind) parameters after step \(i)")
+            }
+        }
+        #expect(step.traceCount == 1)
+        #expect(compiledOptimizer.stepCount == 5)
+        #expect(compiledModel.parameters.allSatisfy { $0.grad == nil }, "gradients live in the arena")
+    }
+
+    @Test func newShapesTraceAgainAndOldOnesStillRun() {
+        let w = Tensor.randn([4, 3])
+        let f = compile { (x: Tensor) in tanh(matmul(x, w.to(x.dtype))).sum(alongAxes: [1]) }
+        let a = Tensor.randn([2, 4]), b = Tensor.randn([5, 4])
+        _ = f(a)
+        #expect(f(a).shape == [2])
+        #expect(f(b).shape == [5])
+        expectClose(f(b).scalars, tanh(matmul(b, w)).sum(alongAxes: [1]).scalars, tolerance: 1e-6, "retraced")
+        expectClose(f(a).scalars, tanh(matmul(a, w)).sum(alongAxes: [1]).scalars, tolerance: 1e-6, "first plan")
+        #expect(f.traceCount == 2)
+        _ = f(Tensor.randn([2, 4], dtype: .float64))
+        #expect(f.traceCount == 3, "a new dtype traces again")
+    }
+
+    @Test func eagerCodeSeesParametersUpdatedInPlace() {
+        let w = Tensor([1.0, 2.0]).requiringGrad()
+        let optimizer = SGD([w], learningRate: 0.5)
+        let step = compile { (x: Tensor) -> Tensor in
+            optimizer.zeroGrad()
+            let loss = (w * x).sum()
+            loss.backward()
+            optimizer.step()
+            return loss
+        }
+        _ = step(Tensor([1.0, 1.0]))  // w ← w − 0.5·x = [0.5, 1.5]
+        let loss = step(Tensor([2.0, 0.0])).item()  // reads [0.5, 1.5], then w ← [-0.5, 1.5]
+        #expect(loss == 1.0)
+        #expect(w.scalars == [-0.5, 1.5])
+    }
+
+    /// The planner on a deep MLP's training step: memory shared between
+    /// buffers, and checkpointing trades recomputation for less.
+    @Test func memoryPlanReusesAndCheckpointingShrinksIt() {
+        func report(_ options: CompileOptions) -> (MemoryReport, [Double]) {
+            manualSeed(3)
+            let model = MLP(inputs: 32, hidden: Array(repeating: 32, count: 12), outputs: 4, activation: .relu)
+            let optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
+            let step = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
+                optimizer.zeroGrad()
+                let loss = crossEntropy(logits: model(x), labels: y)
+                loss.backward()
+                optimizer.step()
+                return loss
+            }
+            var losses: [Double] = []
+            for i in 0..<3 {
+                let (x, y) = CompileTests.batch(UInt64(i), rows: 64, features: 32, classes: 4)
+                losses.append(step(x, y).item())
+            }
+            let (x, y) = CompileTests.batch(0, rows: 64, features: 32, classes: 4)
+            return (step.memoryReport(for: [x, y])!, losses)
+        }
+        let (plain, plainLosses) = report(CompileOptions())
+        let (none, noneLosses) = report(CompileOptions(reusesMemory: false))
+        let (ckpt, ckptLosses) = report(CompileOptions(checkpointing: .sqrt))
+        #expect(none.arenaBytes == none.noReuseBytes)
+        #expect(plain.arenaBytes * 2 <= plain.noReuseBytes, "\(plain)")
+        #expect(plain.arenaBytes >= plain.peakLiveBytes)
+        #expect(ckpt.arenaBytes < plain.arenaBytes, "\(ckpt) vs \(plain)")
+        #expect(plainLosses == noneLosses)
+        #expect(plainLosses == ckptLosses)
+    }
+
+    @Test func commonSubexpressionsMergeAndDeadNodesGo() {
+        let f = compile { (x: Tensor) -> Tensor in
+            let unused = exp(x) * 3
+            _ = unused
+            return tanh(x) + tanh(x)
+        }
+        let x = Tensor.randn([8])
+        _ = f(x)
+        let report = f.memoryReport(for: [x])!
+        #expect(report.mergedNodes == 1)
+        #expect(report.nodes == 2, "tanh and add; exp and mul are dead: \(report)")
+        expectClose(f(x).scalars, (tanh(x) * 2).scalars, tolerance: 1e-6, "merged")
+    }
+
+    @Test func dotExportNamesOpsShapesAndSlots() {
+        let model = MLP(inputs: 4, hidden: [3], outputs: 2, activation: .tanh)
+        let optimizer = SGD(model.parameters, learningRate: 0.1)
+        let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+            optimizer.zeroGrad()
+            let loss = crossEntropy(logits: model(x), labels: y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        }
+        let (x, y) = CompileTests.batch(1, rows: 5, features: 4, classes: 2)
+        _ = step(x, y)
+        let dot = step.dot(for: [x, y])!
+        #expect(dot.hasPrefix("digraph"))
+        for needle in ["linear+tanh", "crossEntropyBackward", "sgd.update[0]", "[5, 3]", "@", "output 0"] {
+            #expect(dot.contains(needle), "\(needle)")
+        }
+        let eager = crossEntropy(logits: model(x), labels: y).recordedGraphDOT()
+        #expect(eager.contains("crossEntropy") && eager.contains("parameter"))
+    }
+
+    @Test func readingATracedValueStopsNamingTheOp() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let f = compile { (x: Tensor) -> Tensor in
+                let s = tanh(x).sum()
+                return s.item() > 0 ? s : -s
+            }
+            _ = f(Tensor([1.0, 2.0]))
+        }
+        #expect(stderr(result).contains("compile: item() reads the values of a traced tensor (shape [], computed by sum)"))
+    }
+
+    @Test func randomDrawsWhileTracingStop() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let drop = Dropout(0.5)
+            let f = compile { (x: Tensor) -> Tensor in drop(x) }
+            _ = f(Tensor([1.0, 2.0]))
+        }
+        #expect(stderr(result).contains("compile: Tensor.uniform draws random numbers while tracing"))
+    }
+
+    @Test func wrongNumberOfArgumentsStops() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let f = compile { (x: Tensor, y: Tensor) -> Tensor in x + y }
+            _ = f(Tensor([1.0]))
+        }
+        #expect(stderr(result).contains("compiled function: called with 1 tensors; it takes 2"))
+    }
+}

@@ -2,7 +2,7 @@
 # Both install what they need first (Debian/Ubuntu packages, via apt-get).
 
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev
+APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: all deps build run test bench clean
@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 all: build
 
 # Installs the C libraries the kernels link (OpenBLAS, LAPACKE, LLVM's OpenMP
-# runtime) when any is missing.
+# runtime) and Graphviz (`autograd graph --out x.svg`) when any is missing.
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do \

@@ -27,6 +27,11 @@ enum Workloads {
         list.append(training("train_mlp_wide", widths: [1024, 1024, 1024, 1024, 10], batch: 256))
         list.append(allocationsPerStep())
         list.append(peakRSS())
+        list.append(training("train_mlp_tiny_compiled", widths: [2, 16, 16, 2], batch: 10, compiled: true))
+        list.append(training("train_mlp_mnist_compiled", widths: [784, 256, 128, 10], batch: 64, compiled: true))
+        list.append(training("train_mlp_wide_compiled", widths: [1024, 1024, 1024, 1024, 10], batch: 256, compiled: true))
+        list.append(allocationsPerStep(compiled: true))
+        list.append(contentsOf: deepPlan())
         return list
     }
 
@@ -112,38 +117,88 @@ enum Workloads {
         let optimizer: SGD
         let inputs: Tensor
         let labels: [Int]
+        let labelTensor: Tensor
+        /// The same step through ``compile(options:_:)``, when asked for.
+        private var compiled: CompiledFunction?
 
-        init(widths: [Int], batch: Int) {
+        init(widths: [Int], batch: Int, compiled: Bool = false, options: CompileOptions = CompileOptions()) {
             manualSeed(5)
             model = MLP(inputs: widths[0], hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!, activation: .relu)
             optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
             var rng = RandomGenerator(seed: 6)
             inputs = Tensor.randn([batch, widths[0]], using: &rng)
             labels = (0..<batch).map { _ in Int.random(in: 0..<widths.last!, using: &rng) }
+            labelTensor = Tensor(shape: [batch], scalars: labels.map(Double.init))
+            if compiled {
+                let (model, optimizer) = (model, optimizer)
+                self.compiled = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
+                    optimizer.zeroGrad()
+                    let loss = crossEntropy(logits: model(x), labels: y)
+                    loss.backward()
+                    optimizer.step()
+                    return loss
+                }
+            }
         }
 
         @discardableResult
         func run() -> Double {
+            if let compiled { return compiled(inputs, labelTensor).item() }
             optimizer.zeroGrad()
             let loss = crossEntropy(logits: model(inputs), labels: labels)
             loss.backward()
             optimizer.step()
             return loss.item()
         }
+
+        var memoryReport: MemoryReport? { compiled?.memoryReport(for: [inputs, labelTensor]) }
     }
 
-    static func training(_ name: String, widths: [Int], batch: Int) -> Workload {
+    static func training(_ name: String, widths: [Int], batch: Int, compiled: Bool = false) -> Workload {
         Workload(name: name, unit: "samples/s") { reps in
-            let step = TrainingStep(widths: widths, batch: batch)
+            let step = TrainingStep(widths: widths, batch: batch, compiled: compiled)
             let t = Timer.median(repetitions: reps) { step.run() }
             return (Double(batch) / t, nil)
         }
     }
 
-    static func allocationsPerStep() -> Workload {
-        Workload(name: "allocs_per_step_mlp_mnist", unit: "count") { _ in
+    /// The memory planner on an MLP of 20 hidden layers of width 512 at batch
+    /// 128 (inputs 512, 10 classes): the arena with and without reuse, with
+    /// √n checkpointing, and the step time of each plan.
+    static func deepPlan() -> [Workload] {
+        final class Plans: @unchecked Sendable {
+            let widths = [512] + Array(repeating: 512, count: 20) + [10]
+            lazy var plain = TrainingStep(widths: widths, batch: 128, compiled: true)
+            lazy var noReuse = TrainingStep(widths: widths, batch: 128, compiled: true,
+                                            options: CompileOptions(reusesMemory: false))
+            lazy var checkpointed = TrainingStep(widths: widths, batch: 128, compiled: true,
+                                                 options: CompileOptions(checkpointing: .sqrt))
+        }
+        let plans = Plans()
+        func mib(_ step: TrainingStep, _ bytes: (MemoryReport) -> Int) -> (Double, Double?) {
+            step.run()
+            return (Double(bytes(step.memoryReport!)) / 1_048_576, nil)
+        }
+        return [
+            Workload(name: "plan_mlp_deep_arena_mib", unit: "MiB") { _ in mib(plans.plain) { $0.arenaBytes } },
+            Workload(name: "plan_mlp_deep_noreuse_mib", unit: "MiB") { _ in mib(plans.plain) { $0.noReuseBytes } },
+            Workload(name: "plan_mlp_deep_ckpt_arena_mib", unit: "MiB") { _ in mib(plans.checkpointed) { $0.arenaBytes } },
+            Workload(name: "plan_mlp_deep_step_ms", unit: "ms") { reps in
+                (Timer.median(repetitions: reps) { plans.plain.run() } * 1e3, nil)
+            },
+            Workload(name: "plan_mlp_deep_ckpt_step_ms", unit: "ms") { reps in
+                (Timer.median(repetitions: reps) { plans.checkpointed.run() } * 1e3, nil)
+            },
+            Workload(name: "plan_mlp_deep_noreuse_step_ms", unit: "ms") { reps in
+                (Timer.median(repetitions: reps) { plans.noReuse.run() } * 1e3, nil)
+            },
+        ]
+    }
+
+    static func allocationsPerStep(compiled: Bool = false) -> Workload {
+        Workload(name: compiled ? "allocs_per_step_mlp_mnist_compiled" : "allocs_per_step_mlp_mnist", unit: "count") { _ in
             guard ag_allocation_counter_available() != 0 else { return (.nan, nil) }
-            let step = TrainingStep(widths: [784, 256, 128, 10], batch: 64)
+            let step = TrainingStep(widths: [784, 256, 128, 10], batch: 64, compiled: compiled)
             for _ in 0..<3 { step.run() }
             let before = ag_allocation_count()
             ag_allocation_counting(1)

@@ -41,7 +41,9 @@ public struct MemoryReport: Sendable, CustomStringConvertible {
     public let mergedNodes: Int
 
     public var description: String {
-        func mib(_ b: Int) -> String { String(format: "%.2f MiB", Double(b) / 1_048_576) }
+        func mib(_ b: Int) -> String {
+            b < 1 << 20 ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.2f MiB", Double(b) / 1_048_576)
+        }
         return "arena \(mib(arenaBytes)), without reuse \(mib(noReuseBytes)), largest live set \(mib(peakLiveBytes)); \(nodes) nodes, \(buffers) buffers, \(inPlaceWrites) in place, \(mergedNodes) merged"
     }
 }

@@ -47,14 +47,14 @@ extension Executable {
         for (position, n) in order.enumerated() {
             let node = graph.nodes[n]
             let color = node.isRecompute ? "#dddddd" : node.hasEffect ? "#d7f5d7" : node.isBackward ? "#ffe2c2" : "#cfe3ff"
-            var label = "\(position). \(node.name)"
+            var label = "\(position). \(DOT.escape(node.name))"
             if let out = node.output {
                 label += "\\n\(DOT.shape(graph.values[out].shape))"
                 if case .op = node.kind { label += slot(graph.values[out].buffer) }
                 if let over = plan.inPlace[graph.values[out].buffer] { label += "\\nin place of buffer \(over)" }
             }
             let style = node.kind.primitive == nil || node.output == nil ? "box" : "ellipse"
-            lines.append("  n\(n) [shape=\(style), style=filled, fillcolor=\"\(color)\", label=\"\(DOT.escape(label))\"];")
+            lines.append("  n\(n) [shape=\(style), style=filled, fillcolor=\"\(color)\", label=\"\(label)\"];")
             for v in node.inputs {
                 lines.append("  \(source(of: v)) -> n\(n) [label=\"\(DOT.shape(graph.values[v].shape))\"];")
             }

@@ -158,6 +158,58 @@ struct CompileTests {
         expectClose(f(x).scalars, (tanh(x) * 2).scalars, tolerance: 1e-6, "merged")
     }
 
+    /// An elementwise chain becomes one fused node over tiles: the same
+    /// values, and no buffers for the chain's intermediates. Large enough
+    /// (3 tiles) that the tiling is exercised.
+    @Test func elementwiseChainsFuse() {
+        let body = { (x: Tensor, y: Tensor) -> Tensor in (tanh(x * y + 1) - y).squared() * 0.5 }
+        let fused = compile(body)
+        let unfused = compile(options: CompileOptions(fusesElementwise: false), body)
+        var rng = RandomGenerator(seed: 9)
+        let x = Tensor.randn([3 << 16], using: &rng), y = Tensor.randn([3 << 16], using: &rng)
+        _ = fused(y, x)
+        _ = unfused(y, x)
+        let got = fused(x, y).scalars
+        #expect(got == unfused(x, y).scalars)
+        expectClose(got, body(x, y).scalars, tolerance: 1e-6, "fused chain")
+        let report = fused.memoryReport(for: [x, y])!, plain = unfused.memoryReport(for: [x, y])!
+        #expect(report.fusedNodes == 5, "\(report)")
+        #expect(report.nodes == 1)
+        #expect(report.noReuseBytes < plain.noReuseBytes)
+        #expect(fused.dot(for: [x, y])!.contains("fused(mul→affine→tanh→sub→square→affine)"))
+    }
+
+    /// An mse regression step: its forward and reverse chains fuse, and the
+    /// trajectory is still the eager one.
+    @Test func fusedTrainingStepMatchesEager() {
+        manualSeed(12)
+        let a = Linear(4, 1), b = Linear(4, 1)
+        b.weight.assign(a.weight)
+        b.bias!.assign(a.bias!)
+        let optA = SGD(a.parameters, learningRate: 0.1), optB = SGD(b.parameters, learningRate: 0.1)
+        let step = compile { (x: Tensor, t: Tensor) -> Tensor in
+            optA.zeroGrad()
+            let loss = mse(tanh(a(x)) * 2, t)
+            loss.backward()
+            optA.step()
+            return loss
+        }
+        var rng = RandomGenerator(seed: 2)
+        for i in 0..<4 {
+            let x = Tensor.randn([8, 4], using: &rng), t = Tensor.randn([8, 1], using: &rng)
+            let compiled = step(x, t).item()
+            optB.zeroGrad()
+            let loss = mse(tanh(b(x)) * 2, t)
+            loss.backward()
+            optB.step()
+            #expect(Swift.abs(compiled - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
+        }
+        expectClose(a.weight.scalars, b.weight.scalars, tolerance: 1e-6, "weights")
+        let x = Tensor.randn([8, 4], using: &rng), t = Tensor.randn([8, 1], using: &rng)
+        _ = step(x, t)
+        #expect(step.memoryReport(for: [x, t])!.fusedNodes > 0)
+    }
+
     @Test func dotExportNamesOpsShapesAndSlots() {
         let model = MLP(inputs: 4, hidden: [3], outputs: 2, activation: .tanh)
         let optimizer = SGD(model.parameters, learningRate: 0.1)

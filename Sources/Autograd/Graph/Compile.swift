@@ -6,10 +6,13 @@ public struct CompileOptions: Sendable {
     /// write in place where an input dies at the op that reads it. Off, every
     /// buffer has memory of its own (for comparison).
     public var reusesMemory: Bool
+    /// Run chains of elementwise ops as one pass over memory.
+    public var fusesElementwise: Bool
 
-    public init(checkpointing: Checkpointing = .none, reusesMemory: Bool = true) {
+    public init(checkpointing: Checkpointing = .none, reusesMemory: Bool = true, fusesElementwise: Bool = true) {
         self.checkpointing = checkpointing
         self.reusesMemory = reusesMemory
+        self.fusesElementwise = fusesElementwise
     }
 }
 
@@ -39,12 +42,14 @@ public struct MemoryReport: Sendable, CustomStringConvertible {
     public let inPlaceWrites: Int
     /// Nodes merged as common subexpressions.
     public let mergedNodes: Int
+    /// Elementwise nodes folded into a fused chain (their values get no buffer).
+    public let fusedNodes: Int
 
     public var description: String {
         func mib(_ b: Int) -> String {
             b < 1 << 20 ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.2f MiB", Double(b) / 1_048_576)
         }
-        return "arena \(mib(arenaBytes)), without reuse \(mib(noReuseBytes)), largest live set \(mib(peakLiveBytes)); \(nodes) nodes, \(buffers) buffers, \(inPlaceWrites) in place, \(mergedNodes) merged"
+        return "arena \(mib(arenaBytes)), without reuse \(mib(noReuseBytes)), largest live set \(mib(peakLiveBytes)); \(nodes) nodes, \(buffers) buffers, \(inPlaceWrites) in place, \(mergedNodes) merged, \(fusedNodes) fused"
     }
 }
 
@@ -155,7 +160,7 @@ extension Executable {
                      peakLiveBytes: plan.peakLiveBytes, nodes: order.count,
                      buffers: Set(order.compactMap { graph.nodes[$0].output }.map { graph.values[$0].buffer }).count
                         + graph.inputs.count,
-                     inPlaceWrites: plan.inPlace.count, mergedNodes: mergedNodes)
+                     inPlaceWrites: plan.inPlace.count, mergedNodes: mergedNodes, fusedNodes: fusedNodes)
     }
 }
 

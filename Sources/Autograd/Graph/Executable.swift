@@ -12,8 +12,9 @@ final class Executable {
     /// Shapes and dtypes of the inputs this plan was traced for.
     let inputShapes: [[Int]]
     let inputDTypes: [DType]
-    /// Nodes merged as common subexpressions, and nodes fused away.
+    /// Nodes merged as common subexpressions, and nodes fused into elementwise chains.
     let mergedNodes: Int
+    let fusedNodes: Int
 
     private enum Step {
         case op(any Primitive, [Tensor], Tensor)
@@ -35,6 +36,7 @@ final class Executable {
         if options.checkpointing != .none {
             graph.checkpoint(options.checkpointing)
         }
+        fusedNodes = options.fusesElementwise ? graph.fuseElementwiseChains() : 0
         let live = graph.liveNodes()
         order = graph.schedule(live)
         plan = MemoryPlan(graph, order: order, reuse: options.reusesMemory)

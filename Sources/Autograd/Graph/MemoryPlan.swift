@@ -62,7 +62,13 @@ struct MemoryPlan {
         // Best-fit offsets, slot by slot in order of first use.
         var offsets = [Int?](repeating: nil, count: count)
         var arenaBytes: [DType: Int] = [:]
-        let slots = (0..<count).filter { graph.buffers[$0].isArena && slotOf[$0] == $0 }
+        // Buffers the schedule touches (dead, merged and fused-away nodes' buffers get no memory).
+        var used = Set(graph.inputs.map { graph.values[$0].buffer } + graph.outputs.map { graph.values[$0].buffer })
+        for n in order {
+            for v in graph.nodes[n].inputs { used.insert(graph.values[v].buffer) }
+            if let out = graph.nodes[n].output { used.insert(graph.values[out].buffer) }
+        }
+        let slots = (0..<count).filter { graph.buffers[$0].isArena && slotOf[$0] == $0 && used.contains($0) }
             .sorted { (start[$0], $0) < (start[$1], $1) }
         for dtype in [DType.float32, .float64] {
             var free: [(offset: Int, size: Int)] = []
@@ -94,13 +100,13 @@ struct MemoryPlan {
             }
             if top > 0 { arenaBytes[dtype] = top }
         }
-        for b in 0..<count where offsets[b] == nil && graph.buffers[b].isArena {
+        for b in 0..<count where offsets[b] == nil && graph.buffers[b].isArena && used.contains(b) {
             offsets[b] = offsets[slotOf[b]]
         }
 
         // Sizes without reuse, and the largest live set.
         var noReuse = 0, peak = 0
-        for b in 0..<count where graph.buffers[b].isArena { noReuse += MemoryPlan.aligned(Swift.max(graph.buffers[b].bytes, 1)) }
+        for b in 0..<count where graph.buffers[b].isArena && used.contains(b) { noReuse += MemoryPlan.aligned(Swift.max(graph.buffers[b].bytes, 1)) }
         for position in -1..<order.count {
             var live = 0
             for b in slots where start[b] <= position && last[b] >= position {

@@ -1,0 +1,179 @@
+import CKernels
+
+/// A chain of elementwise ops run as one pass over memory: the output is
+/// computed tile by tile, every op of the chain applied to a tile while it
+/// is in cache, and the chain's intermediate values never get buffers of
+/// their own. Made by the compiler from traced nodes; it exists only in
+/// compiled plans (the eager ops it replaces carry the derivatives).
+struct FusedElementwise: Primitive {
+    /// Where an op of the chain reads an operand.
+    enum Operand: Equatable {
+        /// The running value: the previous op's output tile.
+        case chain
+        /// Input `index` of the fused node (full-sized, or one element broadcast).
+        case input(Int)
+    }
+
+    enum Kernel {
+        case unary(ag_unary_op, Double, Double)
+        case binary(ag_binary_op)
+        case unaryBackward(ag_unary_backward_op, Double)
+    }
+
+    struct Step {
+        let kernel: Kernel
+        let operands: [Operand]
+        let name: String
+    }
+
+    let steps: [Step]
+    /// Elements per tile: big enough that each kernel call still splits over
+    /// threads, small enough that a tile and its operands stay in L2.
+    static let tile = 1 << 16
+
+    var name: String { "fused(" + steps.map(\.name).joined(separator: "→") + ")" }
+
+    /// The kernel of a traced op that can join a chain.
+    static func kernel(of op: any Primitive) -> Kernel? {
+        switch op {
+        case let u as UnaryOp: .unary(u.kernel, u.p0, u.p1)
+        case let b as BinaryOp: .binary(b.kernel)
+        case let c as Comparison: .binary(c.kernel)
+        case let u as UnaryBackwardOp: .unaryBackward(u.kernel, u.p0)
+        default: nil
+        }
+    }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        _ = forward(inputs, into: out)
+        return out
+    }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let n = output.scalarCount, size = output.dtype.byteSize, dt = output.dtype.c
+        var begin = 0
+        while begin < n {
+            let count = Swift.min(FusedElementwise.tile, n - begin)
+            let out = output.pointer + begin * size
+            func pointer(_ operand: Operand) -> (UnsafeMutableRawPointer, Int64) {
+                switch operand {
+                case .chain: return (out, 1)
+                case .input(let i):
+                    let t = inputs[i]
+                    return t.scalarCount == 1 ? (t.pointer, 0) : (t.pointer + begin * size, 1)
+                }
+            }
+            for step in steps {
+                switch step.kernel {
+                case .unary(let k, let p0, let p1):
+                    // (A one-element operand means a one-element output: same count.)
+                    ag_unary(k, dt, count, pointer(step.operands[0]).0, out, p0, p1)
+                case .binary(let k):
+                    let (a, sa) = pointer(step.operands[0]), (b, sb) = pointer(step.operands[1])
+                    var c = Int64(count), strideA = sa, strideB = sb
+                    ag_binary(k, dt, 1, &c, a, &strideA, b, &strideB, out)
+                case .unaryBackward(let k, let p0):
+                    let (a, _) = pointer(step.operands[0]), (g, _) = pointer(step.operands[1])
+                    ag_unary_backward(k, dt, count, a, g, out, p0)
+                }
+            }
+            begin += count
+        }
+        return true
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
+    }
+}
+
+extension Graph {
+    /// Fuses chains of elementwise ops: an op whose only reader is the next
+    /// elementwise op of the same shape joins that op's chain (its output
+    /// then never gets a buffer). Returns how many nodes were fused away.
+    mutating func fuseElementwiseChains() -> Int {
+        var readers = [Int: [Int]]()  // buffer → nodes reading it
+        var valuesOn = [Int](repeating: 0, count: buffers.count)
+        for v in values { valuesOn[v.buffer] += 1 }
+        for (n, node) in nodes.enumerated() where node.output != nil || node.hasEffect {
+            for v in Set(node.inputs.map { values[$0].buffer }) { readers[v, default: []].append(n) }
+        }
+        let pinned = Set(outputs.map { values[$0].buffer })
+
+        /// True when node `n` is an elementwise op over full, contiguous values of its output's shape.
+        func fusable(_ n: Int) -> Bool {
+            guard case .op(let op) = nodes[n].kind, FusedElementwise.kernel(of: op) != nil,
+                  let out = nodes[n].output else { return false }
+            let o = values[out]
+            guard o.offset == 0, o.isContiguous, ShapeRules.count(o.shape) == buffers[o.buffer].elements else { return false }
+            return nodes[n].inputs.allSatisfy { v in
+                let x = values[v]
+                return x.dtype == o.dtype && ((x.shape == o.shape && x.isContiguous) || ShapeRules.count(x.shape) == 1)
+            }
+        }
+
+        // chainOf[n]: the nodes (in order) whose values node n's chain computes.
+        var chainOf = [Int: [Int]]()
+        var fusedAway = Set<Int>()
+        for n in nodes.indices where fusable(n) {
+            var chain = [n]
+            let out = values[nodes[n].output!]
+            for v in nodes[n].inputs {
+                let b = values[v].buffer
+                guard let p = buffers[b].producer, p != n, fusable(p), !fusedAway.contains(p), !pinned.contains(b),
+                      valuesOn[b] == 1, readers[b] == [n], values[v].shape == out.shape,
+                      nodes[n].inputs.filter({ values[$0].buffer == b }).count == 1 else { continue }
+                chain = (chainOf[p] ?? [p]) + [n]
+                fusedAway.insert(p)
+                chainOf[p] = nil
+                break
+            }
+            if chain.count > 1 { chainOf[n] = chain }
+        }
+
+        for (tail, chain) in chainOf {
+            var inputs: [Int] = []
+            var steps: [FusedElementwise.Step] = []
+            var after: [Int] = []
+            var previousOutput: Int?
+            for n in chain {
+                let op = nodes[n].kind.primitive!
+                var operands: [FusedElementwise.Operand] = []
+                for v in nodes[n].inputs {
+                    if let p = previousOutput, v == p {
+                        operands.append(.chain)
+                    } else {
+                        if let i = inputs.firstIndex(of: v) {
+                            operands.append(.input(i))
+                        } else {
+                            inputs.append(v)
+                            operands.append(.input(inputs.count - 1))
+                        }
+                    }
+                }
+                steps.append(FusedElementwise.Step(kernel: FusedElementwise.kernel(of: op)!, operands: operands, name: op.name))
+                after.append(contentsOf: nodes[n].after)
+                previousOutput = nodes[n].output
+            }
+            for n in chain.dropLast() {
+                nodes[n].output = nil
+                nodes[n].inputs = []
+            }
+            nodes[tail].kind = .op(FusedElementwise(steps: steps))
+            nodes[tail].inputs = inputs
+            let members = Set(chain)
+            nodes[tail].after = after.filter { !members.contains($0) }
+            for m in nodes.indices {
+                nodes[m].after = nodes[m].after.map { members.contains($0) ? tail : $0 }.filter { $0 != m }
+            }
+        }
+        return fusedAway.count
+    }
+}

@@ -53,6 +53,27 @@ struct CLITests {
         #expect(eval.lastLine == train.lastLine, "eval reproduces the final test accuracy")
     }
 
+    @Test func graphWritesDOTAndSVG() throws {
+        let folder = TemporaryFolder()
+        let dot = try autograd("graph", "--model", "mlp:8,4", "--inputs", "3", "--classes", "3", "--out", folder.file("step.dot"))
+        #expect(dot.status == 0, "\(dot.error)")
+        #expect(dot.lastLine.contains("arena"))
+        let text = try String(contentsOfFile: folder.file("step.dot"), encoding: .utf8)
+        #expect(text.hasPrefix("digraph") && text.contains("linear+relu") && text.contains("sgd.update[0]"))
+        let eager = try autograd("graph", "--eager", "--out", folder.file("tape.dot"))
+        #expect(eager.status == 0)
+        let tape = try String(contentsOfFile: folder.file("tape.dot"), encoding: .utf8)
+        #expect(tape.contains("crossEntropy"))
+        let bad = try autograd("graph", "--out", folder.file("step.png"))
+        #expect(bad.status == 64 && bad.error.contains("--out must end in .dot or .svg"))
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/dot") {
+            let svg = try autograd("graph", "--checkpointing", "--out", folder.file("step.svg"))
+            #expect(svg.status == 0, "\(svg.error)")
+            let picture = try String(contentsOfFile: folder.file("step.svg"), encoding: .utf8)
+            #expect(picture.contains("<svg"))
+        }
+    }
+
     /// On a terminal (a pseudo-terminal made by util-linux's `script`) each
     /// epoch shows a progress bar redrawn in place.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))

@@ -81,6 +81,58 @@ struct CompileTests {
         #expect(compiledModel.parameters.allSatisfy { $0.grad == nil }, "gradients live in the arena")
     }
 
+    /// Random models, optimizers and compile options: every compiled plan
+    /// (with and without memory reuse, with and without checkpointing) trains
+    /// exactly like eager mode.
+    @Test(arguments: 0..<12)
+    func randomModelsTrainLikeEager(_ seed: Int) {
+        var rng = RandomGenerator(seed: UInt64(seed) + 40)
+        let depth = Int.random(in: 1...6, using: &rng)
+        let hidden = (0..<depth).map { _ in Int.random(in: 1...24, using: &rng) }
+        let activations: [Activation] = [.relu, .tanh, .sigmoid, .gelu, .leakyRelu, .softplus]
+        let activation = activations[Int.random(in: 0..<activations.count, using: &rng)]
+        let (features, classes, rows) = (Int.random(in: 1...9, using: &rng), Int.random(in: 2...5, using: &rng),
+                                         Int.random(in: 1...17, using: &rng))
+        let options = [CompileOptions(), CompileOptions(reusesMemory: false), CompileOptions(checkpointing: .sqrt),
+                       CompileOptions(checkpointing: .every(2), fusesElementwise: false)][seed % 4]
+        manualSeed(UInt64(seed))
+        let eagerModel = MLP(inputs: features, hidden: hidden, outputs: classes, activation: activation)
+        let compiledModel = MLP(inputs: features, hidden: hidden, outputs: classes, activation: activation)
+        for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
+        func optimizer(_ m: Module) -> Optimizer {
+            switch seed % 5 {
+            case 0: SGD(m.parameters, learningRate: 0.05, momentum: 0.9, nesterov: true)
+            case 1: Adam(m.parameters, learningRate: 0.01)
+            case 2: AdamW(m.parameters, learningRate: 0.01)
+            case 3: RMSProp(m.parameters, learningRate: 0.01, momentum: 0.5)
+            default: AdaGrad(m.parameters, learningRate: 0.05)
+            }
+        }
+        let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
+        let step = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
+            compiledOptimizer.zeroGrad()
+            let loss = crossEntropy(logits: compiledModel(x), labels: y, labelSmoothing: 0.1)
+            loss.backward()
+            compiledOptimizer.step()
+            return loss
+        }
+        let context = "seed \(seed): \(features)-\(hidden)-\(classes) \(activation), batch \(rows)"
+        for i in 0..<3 {
+            let (x, y) = CompileTests.batch(UInt64(seed * 10 + i), rows: rows, features: features, classes: classes)
+            let compiledLoss = step(x, y).item()
+            eagerOptimizer.zeroGrad()
+            let eagerLoss = crossEntropy(logits: eagerModel(x), labels: y, labelSmoothing: 0.1)
+            eagerLoss.backward()
+            eagerOptimizer.step()
+            #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.max(1, Swift.abs(eagerLoss.item())),
+                    "\(context), step \(i)")
+            for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
+                expectClose(a.scalars, b.scalars, tolerance: 1e-5, "\(context), parameters after step \(i)")
+            }
+        }
+        #expect(step.traceCount == 1)
+    }
+
     @Test func newShapesTraceAgainAndOldOnesStillRun() {
         let w = Tensor.randn([4, 3])
         let f = compile { (x: Tensor) in tanh(matmul(x, w.to(x.dtype))).sum(alongAxes: [1]) }

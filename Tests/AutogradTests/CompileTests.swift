@@ -147,6 +147,16 @@ struct CompileTests {
         #expect(f.traceCount == 3, "a new dtype traces again")
     }
 
+    @Test func aCompiledFunctionCalledWhileTracingIsTracedInline() {
+        let inner = compile { (x: Tensor) in tanh(x) * 2 }
+        let x = Tensor.randn([5])
+        _ = inner(x)  // inner has a plan of its own
+        let outer = compile { (x: Tensor) in inner(x) + 1 }
+        _ = outer(x)
+        let y = Tensor.randn([5])
+        expectClose(outer(y).scalars, (tanh(y) * 2 + 1).scalars, tolerance: 1e-6, "nested")
+    }
+
     @Test func eagerCodeSeesParametersUpdatedInPlace() {
         let w = Tensor([1.0, 2.0]).requiringGrad()
         let optimizer = SGD([w], learningRate: 0.5)

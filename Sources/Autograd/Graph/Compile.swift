@@ -82,6 +82,8 @@ public final class CompiledFunction {
     /// Runs the function: from a plan traced for these shapes and dtypes, or
     /// by tracing it now (the tracing call runs the closure eagerly).
     public func callAsFunction(_ inputs: [Tensor]) -> [Tensor] {
+        // Called while another function is being traced: its ops belong to that trace.
+        if Tracer.current != nil { return body(inputs) }
         for plan in plans where plan.matches(inputs) {
             return plan.run(inputs)
         }

@@ -1,9 +1,10 @@
 import CKernels
 
 /// A traced graph made ready to run: simplified, scheduled, memory planned,
-/// with a tensor made once for every value (a view of the arena or of a
-/// captured tensor) and every node's input list built once. Running it
-/// copies the inputs into the arena and calls each node's kernel on those
+/// with a tensor made once for every value (a view of the arena, of a
+/// captured tensor, or of the caller's input) and every node's input list
+/// built once. Running it points the input views at the caller's tensors
+/// (copying only a non-contiguous one) and calls each node's kernel on those
 /// tensors: after the first run nothing is allocated.
 final class Executable {
     let graph: Graph
@@ -27,7 +28,10 @@ final class Executable {
     /// One tensor per value (nil for values no live node touches).
     let tensors: [Tensor?]
     private let steps: [Step]
-    private let inputTensors: [Tensor]
+    /// Per input: storage borrowing the caller's memory, and a buffer of our
+    /// own for callers whose tensor is not contiguous.
+    private let inputStorages: [Storage]
+    private let inputCopies: [Tensor]
     let outputTensors: [Tensor]
 
     init(tracedGraph: Graph, inputShapes: [[Int]], inputDTypes: [DType], options: CompileOptions) {
@@ -49,13 +53,25 @@ final class Executable {
             arenas[dtype] = Storage(count: bytes / dtype.byteSize, dtype: dtype)
         }
         self.arenas = arenas
+        var inputStorages: [Storage] = [], inputCopies: [Tensor] = []
+        for v in graph.inputs {
+            let value = graph.values[v]
+            let copy = Tensor(uninitializedShape: value.shape, dtype: value.dtype)
+            inputCopies.append(copy)
+            inputStorages.append(Storage(borrowing: copy.storage.base, count: graph.buffers[value.buffer].elements,
+                                         dtype: value.dtype))
+        }
+        self.inputStorages = inputStorages
+        self.inputCopies = inputCopies
         var tensors = [Tensor?](repeating: nil, count: graph.values.count)
         for (v, value) in graph.values.enumerated() {
             let buffer = graph.buffers[value.buffer]
             switch buffer.source {
             case .constant(let t):
                 tensors[v] = Tensor(storage: t.storage, shape: value.shape, strides: value.strides, offset: value.offset)
-            case .input, .intermediate:
+            case .input(let i):
+                tensors[v] = Tensor(storage: inputStorages[i], shape: value.shape, strides: value.strides, offset: value.offset)
+            case .intermediate:
                 guard let offset = plan.offsets[value.buffer], let arena = arenas[value.dtype] else { continue }
                 tensors[v] = Tensor(storage: arena, shape: value.shape, strides: value.strides,
                                     offset: offset / value.dtype.byteSize + value.offset)
@@ -76,7 +92,6 @@ final class Executable {
             }
         }
         self.steps = steps
-        inputTensors = graph.inputs.map(tensor)
         outputTensors = graph.outputs.map(tensor)
     }
 
@@ -90,7 +105,8 @@ final class Executable {
     }
 
     /// Runs the plan on `inputs` (of the traced shapes); returns the output
-    /// tensors, which view the arena until the next run.
+    /// tensors, which view the arena until the next run (an output that is
+    /// an input views that input).
     func run(_ inputs: [Tensor]) -> [Tensor] {
         let flags = ThreadFlags.current
         let saved = flags.pointee
@@ -98,7 +114,14 @@ final class Executable {
         flags.pointee.forwardSuspended = true
         flags.pointee.tracer = nil
         defer { flags.pointee = saved }
-        for i in inputs.indices { inputs[i].copyValues(into: inputTensors[i]) }
+        for (i, input) in inputs.enumerated() {
+            if input.isContiguous {
+                inputStorages[i].rebind(input.pointer)
+            } else {
+                input.copyValues(into: inputCopies[i])
+                inputStorages[i].rebind(inputCopies[i].pointer)
+            }
+        }
         for step in steps {
             switch step {
             case .op(let op, let ins, let out):

@@ -8,7 +8,7 @@
 struct Graph {
     /// Where a buffer's memory comes from when the compiled function runs.
     enum Source {
-        /// The function's input `index`, copied into the arena on each call.
+        /// The function's input `index`: the caller's memory, borrowed for the call.
         case input(Int)
         /// Memory outside the graph that the closure captured (parameters,
         /// optimizer state, constants made while tracing): read in place.
@@ -25,9 +25,10 @@ struct Graph {
         var producer: Int?
 
         var bytes: Int { elements * dtype.byteSize }
+        /// Planned in the arena: what nodes compute.
         var isArena: Bool {
-            if case .constant = source { return false }
-            return true
+            if case .intermediate = source { return true }
+            return false
         }
     }
 

@@ -11,10 +11,12 @@ final class Storage {
     /// Alignment of every buffer, in bytes: one cache line, enough for AVX-512 loads.
     static let alignment = 64
 
-    let base: UnsafeMutableRawPointer
+    /// The first byte. Fixed for storage that owns its memory; a compiled
+    /// plan points borrowed storage at each call's inputs.
+    private(set) var base: UnsafeMutableRawPointer
     let count: Int
     let dtype: DType
-    /// Bytes actually reserved (the pool's size class).
+    /// Bytes actually reserved (the pool's size class); 0 for borrowed memory.
     let capacity: Int
     var version = 0
 
@@ -25,7 +27,24 @@ final class Storage {
         (base, capacity) = BufferPool.shared.take(bytes: count * dtype.byteSize)
     }
 
-    deinit { BufferPool.shared.give(base, capacity: capacity) }
+    /// Storage over memory someone else owns (and frees): a compiled plan's
+    /// view of the caller's input tensors. Starts pointing at `pointer`.
+    init(borrowing pointer: UnsafeMutableRawPointer, count: Int, dtype: DType) {
+        self.count = count
+        self.dtype = dtype
+        base = pointer
+        capacity = 0
+    }
+
+    /// Points borrowed storage at other memory of the same size.
+    func rebind(_ pointer: UnsafeMutableRawPointer) {
+        precondition(capacity == 0, "Storage.rebind: this storage owns its memory")
+        base = pointer
+    }
+
+    deinit {
+        if capacity > 0 { BufferPool.shared.give(base, capacity: capacity) }
+    }
 }
 
 /// Recycles buffers by size class, 64-byte aligned: a buffer freed by one op

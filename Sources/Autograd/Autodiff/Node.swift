@@ -7,8 +7,12 @@ final class Node {
     var inputs: [Tensor]
     /// The output's values, held without its `gradFn` (that would be a cycle).
     var savedOutput: Tensor?
-    /// Storage versions at record time, to catch in-place writes to saved tensors.
-    let versions: [Int]
+    /// Storage versions at record time, to catch in-place writes to saved
+    /// tensors: the first two inputs' and the output's inline (no array to
+    /// allocate for most ops), any further inputs' in `moreVersions`.
+    let firstVersions: (Int, Int)
+    let outputVersion: Int
+    let moreVersions: [Int]
     var released = false
 
     // Bookkeeping of the reverse pass that is running (see BackwardEngine).
@@ -23,11 +27,18 @@ final class Node {
         self.op = op
         self.inputs = inputs
         savedOutput = output.detach()
-        var versions: [Int] = []
-        versions.reserveCapacity(inputs.count + 1)
-        for input in inputs { versions.append(input.storage.version) }
-        versions.append(output.storage.version)
-        self.versions = versions
+        firstVersions = (inputs.count > 0 ? inputs[0].storage.version : 0,
+                         inputs.count > 1 ? inputs[1].storage.version : 0)
+        outputVersion = output.storage.version
+        moreVersions = inputs.count > 2 ? inputs[2...].map(\.storage.version) : []
+    }
+
+    private func version(ofInput i: Int) -> Int {
+        switch i {
+        case 0: firstVersions.0
+        case 1: firstVersions.1
+        default: moreVersions[i - 2]
+        }
     }
 
     /// The saved output, reconnected to this node when the backward pass is
@@ -41,11 +52,11 @@ final class Node {
     }
 
     func checkVersions() {
-        for (i, t) in inputs.enumerated() where t.storage.version != versions[i] {
+        for (i, t) in inputs.enumerated() where t.storage.version != version(ofInput: i) {
             fatalError(
                 "backward: input \(i) of \(op.name) (shape \(ShapeRules.describe(t.shape))) was modified in place after it was saved for the gradient")
         }
-        if let y = savedOutput, y.storage.version != versions.last! {
+        if let y = savedOutput, y.storage.version != outputVersion {
             fatalError("backward: the output of \(op.name) was modified in place after it was saved for the gradient")
         }
     }

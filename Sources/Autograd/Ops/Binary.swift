@@ -26,6 +26,10 @@ final class BinaryOp: Primitive, Sendable {
         return shape
     }
 
+    func outputShape(of inputs: [Tensor]) -> [Int] {
+        inputs[0].shape == inputs[1].shape ? inputs[0].shape : outputShape(inputs.map(\.shape))
+    }
+
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         BinaryOp.run(kernel, inputs[0], inputs[1], shape: shape)
     }

@@ -29,6 +29,11 @@ public protocol Primitive {
     /// message naming the op and the shapes when they don't fit.
     func outputShape(_ inputs: [[Int]]) -> [Int]
 
+    /// The shape rule applied to the tensors themselves. The default reads
+    /// their shapes into an array and calls ``outputShape(_:)-([[Int]])``;
+    /// elementwise ops answer without making one (this runs on every call).
+    func outputShape(of inputs: [Tensor]) -> [Int]
+
     /// Computes the output (of the shape `outputShape` gave). Runs with
     /// recording off: it sees plain values.
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor
@@ -56,6 +61,7 @@ public protocol Primitive {
 }
 
 extension Primitive {
+    public func outputShape(of inputs: [Tensor]) -> [Int] { outputShape(inputs.map(\.shape)) }
     public func forward(_ inputs: [Tensor], into output: Tensor) -> Bool { false }
     public func allowsInPlace(_ index: Int) -> Bool { false }
 
@@ -73,7 +79,7 @@ extension Primitive {
                 opError(name, "dtypes \(first.dtype) and \(t.dtype) differ; convert one with .to(_:)")
             }
         }
-        let shape = outputShape(inputs.map(\.shape))
+        let shape = outputShape(of: inputs)
         let flags = ThreadFlags.current
         let recording = !flags.pointee.gradDisabled
         // The forward pass sees plain values: a custom op's forward may use recorded ops.

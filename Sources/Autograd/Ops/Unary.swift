@@ -1,4 +1,5 @@
 import CKernels
+import Synchronization
 
 /// An elementwise op of one input, y = f(x), as one entry of a table: its
 /// kernel and its derivative. The derivative is written once, as the linear
@@ -25,6 +26,7 @@ final class UnaryOp: Primitive, Sendable {
     }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
+    func outputShape(of inputs: [Tensor]) -> [Int] { inputs[0].shape }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let x = inputs[0].contiguousValues()
@@ -74,6 +76,10 @@ final class UnaryBackwardOp: Primitive, Sendable {
             opError(name, "shapes \(ShapeRules.describe(inputs[0])) and \(ShapeRules.describe(inputs[1])) differ")
         }
         return inputs[0]
+    }
+
+    func outputShape(of inputs: [Tensor]) -> [Int] {
+        inputs[0].shape == inputs[1].shape ? inputs[0].shape : outputShape(inputs.map(\.shape))
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
@@ -129,13 +135,25 @@ extension UnaryOp {
     /// Piecewise constant: its derivative is zero wherever it exists.
     static let sign = UnaryOp(name: "sign", kernel: AG_SIGN) { _, _, _, _ in nil }
 
-    /// x · scale + shift: arithmetic with a scalar, without making a tensor of it.
+    /// x · scale + shift: arithmetic with a scalar, without making a tensor
+    /// of it. The ops of recently used constants are kept, so that `x * 1.01`
+    /// in a loop makes no new op each time.
     static func affine(scale: Double, shift: Double) -> UnaryOp {
-        UnaryOp(name: "affine", kernel: AG_AFFINE, p0: scale, p1: shift) { _, _, v, op in
+        let key = AffineKey(scale: scale.bitPattern, shift: shift.bitPattern)
+        if let op = affineCache.withLock({ $0[key] }) { return op }
+        let op = UnaryOp(name: "affine", kernel: AG_AFFINE, p0: scale, p1: shift) { _, _, v, op in
             // v · scale: this op itself when it has no shift.
             op.p0 == 1 ? v : (op.p1 == 0 ? op : UnaryOp.affine(scale: op.p0, shift: 0))(v)
         }
+        affineCache.withLock { cache in
+            if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = op
+        }
+        return op
     }
+
+    private struct AffineKey: Hashable { let scale: UInt64, shift: UInt64 }
+    private static let affineCache = Mutex<[AffineKey: UnaryOp]>([:])
 
     /// Gradient 1 inside [lo, hi] (bounds included, as in PyTorch), 0 outside.
     static func clamp(_ lo: Double, _ hi: Double) -> UnaryOp {

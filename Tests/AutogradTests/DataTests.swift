@@ -29,6 +29,13 @@ struct DataTests {
         #expect(orders(seed: 6)[0] != a[0])
     }
 
+    @Test func batchLabelsAsATensor() {
+        let batch = Batch(inputs: Tensor.zeros([3, 2]), labels: [2, 0, 1])
+        let t = batch.labelTensor()
+        #expect(t.shape == [3] && t.dtype == .float32 && t.scalars == [2, 0, 1])
+        #expect(batch.labelTensor(dtype: .float64).dtype == .float64)
+    }
+
     @Test func dropLastAndSplit() {
         let loader = DataLoader(data, batchSize: 4, dropLast: true)
         #expect(loader.map(\.labels.count) == [4, 4])

@@ -55,3 +55,26 @@ import Testing
     #expect(accuracy > 0.9)  // other tests share the default generator, so the exact figure varies (≈ 0.95–0.97)
     #expect(folder.contents() == ["digits.safetensors"])
 }
+
+/// The README's `compile` example, as written there (with a small batch):
+/// the loss falls and the plan reports its memory.
+@Test func readmeCompileExample() {
+    var rng = RandomGenerator(seed: 8)
+    let x = Tensor.randn([16, 784], using: &rng)
+    let y = Tensor(shape: [16], scalars: (0..<16).map { Double($0 % 10) })
+    let model = MLP(inputs: 784, hidden: [256, 128], outputs: 10, activation: .relu)
+    let optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
+    let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+        optimizer.zeroGrad()
+        let loss = crossEntropy(logits: model(x), labels: y)   // y: class indices as a tensor
+        loss.backward()
+        optimizer.step()
+        return loss
+    }
+    var losses: [Double] = []
+    for _ in 0..<100 { losses.append(step(x, y).item()) }  // first call traces, the rest run the plan
+    let report = step.memoryReport(for: [x, y])!
+    #expect(losses.last! < losses.first! / 10)
+    #expect(report.arenaBytes > 0 && report.arenaBytes < report.noReuseBytes)
+    #expect(report.description.hasPrefix("arena "))
+}

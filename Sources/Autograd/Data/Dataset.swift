@@ -7,6 +7,16 @@ public struct Batch {
         self.inputs = inputs
         self.labels = labels
     }
+
+    /// The labels as a [batch] tensor of class indices, the form
+    /// ``crossEntropy(logits:labels:labelSmoothing:)-(_,Tensor,_)`` and compiled steps take.
+    ///
+    /// ```swift
+    /// let loss = step(batch.inputs, batch.labelTensor())
+    /// ```
+    public func labelTensor(dtype: DType = .float32) -> Tensor {
+        Tensor(shape: [labels.count], scalars: labels.map(Double.init), dtype: dtype)
+    }
 }
 
 /// A collection of labelled examples that can be read in batches.

@@ -202,7 +202,7 @@ public func compile(options: CompileOptions = CompileOptions(), _ body: @escapin
 ///     optimizer.step()
 ///     return loss
 /// }
-/// for batch in loader { print(step(batch.inputs, batch.labelTensor).item()) }
+/// for batch in loader { print(step(batch.inputs, batch.labelTensor()).item()) }
 /// ```
 public func compile(options: CompileOptions = CompileOptions(),
                     _ body: @escaping (Tensor, Tensor) -> Tensor) -> CompiledFunction {

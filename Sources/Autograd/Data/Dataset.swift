@@ -9,7 +9,7 @@ public struct Batch {
     }
 
     /// The labels as a [batch] tensor of class indices, the form
-    /// ``crossEntropy(logits:labels:labelSmoothing:)-(_,Tensor,_)`` and compiled steps take.
+    /// `crossEntropy(logits:labels:)` with a tensor and compiled steps take.
     ///
     /// ```swift
     /// let loss = step(batch.inputs, batch.labelTensor())

@@ -192,7 +192,7 @@ public func compile(options: CompileOptions = CompileOptions(), _ body: @escapin
 }
 
 /// Compiles a function of two tensors (say, a batch and its labels); see
-/// ``compile(options:_:)-(_,(Tensor)->Tensor)``.
+/// the one-tensor `compile(options:_:)`.
 ///
 /// ```swift
 /// let step = compile { (x: Tensor, y: Tensor) -> Tensor in
@@ -212,7 +212,7 @@ public func compile(options: CompileOptions = CompileOptions(),
     }
 }
 
-/// Compiles a function of three tensors; see ``compile(options:_:)-(_,(Tensor)->Tensor)``.
+/// Compiles a function of three tensors; see the one-tensor `compile(options:_:)`.
 public func compile(options: CompileOptions = CompileOptions(),
                     _ body: @escaping (Tensor, Tensor, Tensor) -> Tensor) -> CompiledFunction {
     CompiledFunction(options: options) { xs in

@@ -59,13 +59,7 @@ final class BinaryOp: Primitive, Sendable {
     /// Runs a broadcasting binary kernel on two tensors of any strides.
     static func run(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, shape: [Int]) -> Tensor {
         let out = Tensor(uninitializedShape: shape, dtype: a.dtype)
-        withInt64Pointer(shape) { s in
-            withInt64Pointer(a.broadcastStrides(to: shape)) { sa in
-                withInt64Pointer(b.broadcastStrides(to: shape)) { sb in
-                    ag_binary(kernel, a.dtype.c, Int32(shape.count), s, a.pointer, sa, b.pointer, sb, out.pointer)
-                }
-            }
-        }
+        run(kernel, a, b, into: out)
         return out
     }
 
@@ -84,6 +78,7 @@ final class BinaryOp: Primitive, Sendable {
 extension Tensor {
     /// Element strides that read this tensor as if broadcast to `shape`
     /// (0 along every broadcast dimension).
+    /// ``broadcastStrides(to:)`` written into `out` (room for `target.count`), allocating nothing.
     func writeBroadcastStrides(to target: [Int], into out: UnsafeMutablePointer<Int64>) {
         let lead = target.count - rank
         for i in 0..<target.count { out[i] = 0 }

@@ -133,6 +133,47 @@ struct CompileTests {
         #expect(step.traceCount == 1)
     }
 
+    /// Batch norm's running statistics are `assign`ed inside the step: the
+    /// compiled plan updates them in place each call, like eager mode, and
+    /// layer norm and an embedding-free custom loss go through too.
+    @Test func normalizationLayersAndTheirRunningStatistics() {
+        func model() -> Sequential {
+            Sequential {
+                Linear(5, 8)
+                BatchNorm1d(8)
+                ReLU()
+                LayerNorm(8)
+                Linear(8, 3)
+            }
+        }
+        let eagerModel = model(), compiledModel = model()
+        for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
+        let eagerOptimizer = Adam(eagerModel.parameters, learningRate: 0.01)
+        let compiledOptimizer = Adam(compiledModel.parameters, learningRate: 0.01)
+        let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+            compiledOptimizer.zeroGrad()
+            let loss = crossEntropy(logits: compiledModel(x), labels: y) + compiledModel(x).squared().mean() * 0.01
+            loss.backward()
+            compiledOptimizer.step()
+            return loss
+        }
+        for i in 0..<4 {
+            let (x, y) = CompileTests.batch(UInt64(70 + i), rows: 6, features: 5, classes: 3)
+            let compiledLoss = step(x, y).item()
+            eagerOptimizer.zeroGrad()
+            let loss = crossEntropy(logits: eagerModel(x), labels: y) + eagerModel(x).squared().mean() * 0.01
+            loss.backward()
+            eagerOptimizer.step()
+            #expect(Swift.abs(compiledLoss - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
+        }
+        for ((name, a), (_, b)) in zip(compiledModel.namedBuffers(), eagerModel.namedBuffers()) {
+            expectClose(a.scalars, b.scalars, tolerance: 1e-6, name)
+        }
+        for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
+            expectClose(a.scalars, b.scalars, tolerance: 1e-5, "parameters")
+        }
+    }
+
     @Test func newShapesTraceAgainAndOldOnesStillRun() {
         let w = Tensor.randn([4, 3])
         let f = compile { (x: Tensor) in tanh(matmul(x, w.to(x.dtype))).sum(alongAxes: [1]) }

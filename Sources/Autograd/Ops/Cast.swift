@@ -14,6 +14,13 @@ struct Cast: Primitive {
         return out
     }
 
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard x.isContiguous, output.isContiguous else { return false }
+        ag_cast(x.dtype.c, dtype.c, x.scalarCount, x.pointer, output.pointer)
+        return true
+    }
+
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         [grad.to(inputs[0].dtype)]
     }

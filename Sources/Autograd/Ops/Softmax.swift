@@ -21,6 +21,15 @@ struct Softmax: Primitive {
         return Permute(order: moved.inverse).forward([out], shape: shape)
     }
 
+    /// Along the last axis of a contiguous input only: rows are then the memory's own.
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard axis == x.rank - 1, x.isContiguous, output.isContiguous else { return false }
+        let n = x.shape[axis]
+        ag_softmax(x.dtype.c, n == 0 ? 0 : x.scalarCount / n, n, x.pointer, output.pointer, log ? 1 : 0)
+        return true
+    }
+
     /// softmax: J·v = y ⊙ (v − Σ v⊙y); log-softmax: J·v = v − softmax · Σ v.
     /// Jᵀ and J are applied the same way (y ⊙ (g − Σ g⊙y) for softmax, and
     /// g − softmax · Σ g for log-softmax), so the VJP and JVP share one formula each.

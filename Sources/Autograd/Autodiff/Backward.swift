@@ -104,7 +104,7 @@ enum BackwardEngine {
             var inputGrads: [Tensor?] = []
             if let grad {
                 node.checkVersions()
-                let needs = inputs.map(\.requiresGrad)
+                let needs = BackwardEngine.needs(inputs)
                 inputGrads = node.op.vjp(inputs, node.output(recording: createGraph), grad, needs)
                 precondition(inputGrads.count == inputs.count,
                              "\(node.op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
@@ -126,6 +126,14 @@ enum BackwardEngine {
         // Nodes die here one at a time; each already released what it saved.
         nodes.removeAll()
         return captured
+    }
+
+    private static let allNeeded: [[Bool]] = (0...4).map { [Bool](repeating: true, count: $0) }
+
+    /// Which inputs want a gradient; a shared array when all of a few do (the usual case), to allocate none.
+    static func needs(_ inputs: [Tensor]) -> [Bool] {
+        if inputs.count < allNeeded.count && inputs.allSatisfy(\.requiresGrad) { return allNeeded[inputs.count] }
+        return inputs.map(\.requiresGrad)
     }
 
     /// Sums a gradient shaped like a broadcast result back to the input's shape.

@@ -31,7 +31,7 @@ public enum Checkpointing: Sendable, Equatable {
 public struct MemoryReport: Sendable, CustomStringConvertible {
     /// Size of the arena (all dtypes): the memory the plan runs in.
     public let arenaBytes: Int
-    /// The sum of all intermediate, gradient and input buffers, as if none shared memory.
+    /// The sum of all intermediate and gradient buffers, as if none shared memory.
     public let noReuseBytes: Int
     /// The most bytes live at one point of the schedule.
     public let peakLiveBytes: Int

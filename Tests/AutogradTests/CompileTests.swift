@@ -298,6 +298,51 @@ struct CompileTests {
         #expect(fused.dot(for: [x, y])!.contains("fused(mul→affine→tanh→sub→square→affine)"))
     }
 
+    /// A hand-written layer, `act(matmul(x, w) + b)`, becomes one GEMM with
+    /// a bias-and-activation epilogue; in a training step too, with the
+    /// eager trajectory.
+    @Test(arguments: ["relu", "tanh", "none"])
+    func handWrittenLayersBecomeGemmEpilogues(_ activation: String) {
+        func act(_ z: Tensor) -> Tensor {
+            switch activation {
+            case "relu": relu(z)
+            case "tanh": tanh(z)
+            default: z
+            }
+        }
+        var rng = RandomGenerator(seed: 21)
+        let w = Tensor.randn([6, 4], using: &rng), b = Tensor.randn([4], using: &rng)
+        let infer = compile { (x: Tensor) in act(matmul(x, w) + b) }
+        let x = Tensor.randn([5, 6], using: &rng)
+        _ = infer(Tensor.randn([5, 6], using: &rng))
+        expectClose(infer(x).scalars, act(matmul(x, w) + b).scalars, tolerance: 1e-6, "inference")
+        let report = infer.memoryReport(for: [x])!
+        #expect(report.nodes == 1 && report.fusedNodes == (activation == "none" ? 1 : 2), "\(report)")
+        #expect(infer.dot(for: [x])!.contains("matmul+bias"))
+
+        func copy(_ t: Tensor) -> Tensor { Tensor(shape: t.shape, scalars: t.scalars).requiringGrad() }
+        let (w1, b1, w2, b2) = (copy(w), copy(b), copy(w), copy(b))
+        let opt1 = SGD([w1, b1], learningRate: 0.1, momentum: 0.5), opt2 = SGD([w2, b2], learningRate: 0.1, momentum: 0.5)
+        let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+            opt1.zeroGrad()
+            let loss = crossEntropy(logits: act(matmul(x, w1) + b1), labels: y)
+            loss.backward()
+            opt1.step()
+            return loss
+        }
+        for i in 0..<3 {
+            let (x, y) = CompileTests.batch(UInt64(90 + i), rows: 5, features: 6, classes: 4)
+            let compiled = step(x, y).item()
+            opt2.zeroGrad()
+            let loss = crossEntropy(logits: act(matmul(x, w2) + b2), labels: y)
+            loss.backward()
+            opt2.step()
+            #expect(Swift.abs(compiled - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
+        }
+        expectClose(w1.scalars, w2.scalars, tolerance: 1e-6, "weights")
+        expectClose(b1.scalars, b2.scalars, tolerance: 1e-6, "biases")
+    }
+
     /// An mse regression step: its forward and reverse chains fuse, and the
     /// trajectory is still the eager one.
     @Test func fusedTrainingStepMatchesEager() {

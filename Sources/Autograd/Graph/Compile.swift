@@ -6,7 +6,9 @@ public struct CompileOptions: Sendable {
     /// write in place where an input dies at the op that reads it. Off, every
     /// buffer has memory of its own (for comparison).
     public var reusesMemory: Bool
-    /// Run chains of elementwise ops as one pass over memory.
+    /// Fuse: chains of elementwise ops into one pass over memory, and a
+    /// `matmul` followed by a row bias (and an activation) into one GEMM with
+    /// an epilogue.
     public var fusesElementwise: Bool
 
     public init(checkpointing: Checkpointing = .none, reusesMemory: Bool = true, fusesElementwise: Bool = true) {
@@ -42,7 +44,7 @@ public struct MemoryReport: Sendable, CustomStringConvertible {
     public let inPlaceWrites: Int
     /// Nodes merged as common subexpressions.
     public let mergedNodes: Int
-    /// Elementwise nodes folded into a fused chain (their values get no buffer).
+    /// Nodes folded into fused elementwise chains or GEMM epilogues (their values get no buffer).
     public let fusedNodes: Int
 
     public var description: String {

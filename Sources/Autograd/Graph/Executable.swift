@@ -40,7 +40,7 @@ final class Executable {
         if options.checkpointing != .none {
             graph.checkpoint(options.checkpointing)
         }
-        fusedNodes = options.fusesElementwise ? graph.fuseElementwiseChains() : 0
+        fusedNodes = options.fusesElementwise ? graph.fuseGemmEpilogues() + graph.fuseElementwiseChains() : 0
         let live = graph.liveNodes()
         order = graph.schedule(live)
         plan = MemoryPlan(graph, order: order, reuse: options.reusesMemory)

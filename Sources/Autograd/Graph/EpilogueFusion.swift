@@ -1,0 +1,107 @@
+import CKernels
+
+/// `act(a · b + bias)` as one GEMM and one pass that adds the bias and
+/// applies the activation — the GEMM epilogue — made by the compiler from a
+/// traced `matmul`, a row-bias `+` and optionally a ReLU, leaky ReLU, tanh
+/// or sigmoid (the hand-written form of what ``linear(_:weight:bias:activation:)``
+/// does). Exists only in compiled plans: the ops it replaced carry the derivatives.
+struct GemmEpilogue: Primitive {
+    let activation: ag_unary_op
+    let p0: Double
+    let activationName: String?
+
+    var name: String { "matmul+bias" + (activationName.map { "+" + $0 } ?? "") }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] { [inputs[0][0], inputs[1][1]] }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        if !forward(inputs, into: out) {
+            MatMul().forward(Array(inputs[0...1]), shape: shape).copyValues(into: out)
+            epilogue(inputs[2].contiguousValues(), out)
+        }
+        return out
+    }
+
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let bias = inputs[2]
+        guard bias.isContiguous, MatMul().forward(Array(inputs[0...1]), into: output) else { return false }
+        epilogue(bias, output)
+        return true
+    }
+
+    private func epilogue(_ bias: Tensor, _ y: Tensor) {
+        ag_bias_activation(y.dtype.c, y.shape[0], y.shape[1], y.pointer, bias.pointer, activation, p0)
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
+    }
+}
+
+extension Graph {
+    /// Folds `matmul(a, b) + bias` (bias [n] or [1, n] on an [m, n] product)
+    /// and, when the sum has no other reader, a following ReLU, leaky ReLU,
+    /// tanh or sigmoid, into one ``GemmEpilogue`` node. Returns how many
+    /// nodes were folded away.
+    mutating func fuseGemmEpilogues() -> Int {
+        var readers = [Int: [Int]]()  // buffer → nodes reading it
+        var valuesOn = [Int](repeating: 0, count: buffers.count)
+        for v in values { valuesOn[v.buffer] += 1 }
+        for (n, node) in nodes.enumerated() where node.output != nil || node.hasEffect {
+            for b in Set(node.inputs.map { values[$0].buffer }) { readers[b, default: []].append(n) }
+        }
+        let pinned = Set(outputs.map { values[$0].buffer })
+
+        /// The one node reading node `n`'s whole output buffer, if it is the only reader.
+        func soleReader(_ n: Int) -> Int? {
+            guard let out = nodes[n].output else { return nil }
+            let b = values[out].buffer
+            guard !pinned.contains(b), valuesOn[b] == 1, let r = readers[b], r.count == 1 else { return nil }
+            return r[0]
+        }
+
+        var folded = 0
+        for m in nodes.indices {
+            guard case .op(let op) = nodes[m].kind, op is MatMul, let mOut = nodes[m].output,
+                  values[mOut].shape.count == 2, values[mOut].isContiguous, values[mOut].offset == 0,
+                  nodes[m].inputs.allSatisfy({ values[$0].shape.count == 2 }),
+                  let a = soleReader(m), case .op(let add as BinaryOp) = nodes[a].kind, add.kernel == AG_ADD,
+                  let aOut = nodes[a].output, values[aOut].shape == values[mOut].shape, values[aOut].isContiguous
+            else { continue }
+            let n = values[mOut].shape[1]
+            guard let bias = nodes[a].inputs.first(where: { $0 != mOut }),
+                  nodes[a].inputs.contains(mOut), values[bias].shape == [n] || values[bias].shape == [1, n]
+            else { continue }
+
+            var tail = a
+            var kernel = AG_AFFINE, p0 = 1.0, activationName: String?
+            if let r = soleReader(a), case .op(let u as UnaryOp) = nodes[r].kind,
+               [AG_RELU, AG_LEAKY_RELU, AG_TANH, AG_SIGMOID].contains(u.kernel) {
+                tail = r
+                kernel = u.kernel
+                p0 = u.kernel == AG_LEAKY_RELU ? u.p0 : 0
+                activationName = u.name
+            }
+            let members = Set([m, a, tail])
+            var after = nodes[m].after + nodes[a].after + nodes[tail].after
+            after.removeAll { members.contains($0) }
+            nodes[tail].kind = .op(GemmEpilogue(activation: kernel, p0: p0, activationName: activationName))
+            nodes[tail].inputs = nodes[m].inputs + [bias]
+            nodes[tail].after = after
+            for dead in members where dead != tail {
+                nodes[dead].output = nil
+                nodes[dead].inputs = []
+                folded += 1
+            }
+            for k in nodes.indices {
+                nodes[k].after = nodes[k].after.map { members.contains($0) ? tail : $0 }.filter { $0 != k }
+            }
+        }
+        return folded
+    }
+}

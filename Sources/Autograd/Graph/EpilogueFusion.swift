@@ -5,7 +5,7 @@ import CKernels
 /// traced `matmul`, a row-bias `+` and optionally a ReLU, leaky ReLU, tanh
 /// or sigmoid (the hand-written form of what ``linear(_:weight:bias:activation:)``
 /// does). Exists only in compiled plans: the ops it replaced carry the derivatives.
-struct GemmEpilogue: Primitive {
+struct GemmEpilogue: PlanOnlyPrimitive {
     let activation: ag_unary_op
     let p0: Double
     let activationName: String?
@@ -33,14 +33,6 @@ struct GemmEpilogue: Primitive {
     private func epilogue(_ bias: Tensor, _ y: Tensor) {
         ag_bias_activation(y.dtype.c, y.shape[0], y.shape[1], y.pointer, bias.pointer, activation, p0)
     }
-
-    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
-    }
-
-    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
-    }
 }
 
 extension Graph {
@@ -49,28 +41,14 @@ extension Graph {
     /// tanh or sigmoid, into one ``GemmEpilogue`` node. Returns how many
     /// nodes were folded away.
     mutating func fuseGemmEpilogues() -> Int {
-        var readers = [Int: [Int]]()  // buffer → nodes reading it
-        var valuesOn = [Int](repeating: 0, count: buffers.count)
-        for v in values { valuesOn[v.buffer] += 1 }
-        for (n, node) in nodes.enumerated() where node.output != nil || node.hasEffect {
-            for b in Set(node.inputs.map { values[$0].buffer }) { readers[b, default: []].append(n) }
-        }
-        let pinned = Set(outputs.map { values[$0].buffer })
-
-        /// The one node reading node `n`'s whole output buffer, if it is the only reader.
-        func soleReader(_ n: Int) -> Int? {
-            guard let out = nodes[n].output else { return nil }
-            let b = values[out].buffer
-            guard !pinned.contains(b), valuesOn[b] == 1, let r = readers[b], r.count == 1 else { return nil }
-            return r[0]
-        }
+        let soleReader = soleReaders()
 
         var folded = 0
         for m in nodes.indices {
             guard case .op(let op) = nodes[m].kind, op is MatMul, let mOut = nodes[m].output,
                   values[mOut].shape.count == 2, values[mOut].isContiguous, values[mOut].offset == 0,
                   nodes[m].inputs.allSatisfy({ values[$0].shape.count == 2 }),
-                  let a = soleReader(m), case .op(let add as BinaryOp) = nodes[a].kind, add.kernel == AG_ADD,
+                  let a = soleReader[m], case .op(let add as BinaryOp) = nodes[a].kind, add.kernel == AG_ADD,
                   let aOut = nodes[a].output, values[aOut].shape == values[mOut].shape, values[aOut].isContiguous
             else { continue }
             let n = values[mOut].shape[1]
@@ -80,27 +58,17 @@ extension Graph {
 
             var tail = a
             var kernel = AG_AFFINE, p0 = 1.0, activationName: String?
-            if let r = soleReader(a), case .op(let u as UnaryOp) = nodes[r].kind,
+            if let r = soleReader[a], case .op(let u as UnaryOp) = nodes[r].kind,
                [AG_RELU, AG_LEAKY_RELU, AG_TANH, AG_SIGMOID].contains(u.kernel) {
                 tail = r
                 kernel = u.kernel
                 p0 = u.kernel == AG_LEAKY_RELU ? u.p0 : 0
                 activationName = u.name
             }
-            let members = Set([m, a, tail])
-            var after = nodes[m].after + nodes[a].after + nodes[tail].after
-            after.removeAll { members.contains($0) }
-            nodes[tail].kind = .op(GemmEpilogue(activation: kernel, p0: p0, activationName: activationName))
-            nodes[tail].inputs = nodes[m].inputs + [bias]
-            nodes[tail].after = after
-            for dead in members where dead != tail {
-                nodes[dead].output = nil
-                nodes[dead].inputs = []
-                folded += 1
-            }
-            for k in nodes.indices {
-                nodes[k].after = nodes[k].after.map { members.contains($0) ? tail : $0 }.filter { $0 != k }
-            }
+            let members = tail == a ? [m, a] : [m, a, tail]
+            fold(members, into: tail, op: GemmEpilogue(activation: kernel, p0: p0, activationName: activationName),
+                 inputs: nodes[m].inputs + [bias])
+            folded += members.count - 1
         }
         return folded
     }

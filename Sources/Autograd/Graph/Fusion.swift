@@ -5,7 +5,7 @@ import CKernels
 /// is in cache, and the chain's intermediate values never get buffers of
 /// their own. Made by the compiler from traced nodes; it exists only in
 /// compiled plans (the eager ops it replaces carry the derivatives).
-struct FusedElementwise: Primitive {
+struct FusedElementwise: PlanOnlyPrimitive {
     /// Where an op of the chain reads an operand.
     enum Operand: Equatable {
         /// The running value: the previous op's output tile.
@@ -84,14 +84,6 @@ struct FusedElementwise: Primitive {
         }
         return true
     }
-
-    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
-    }
-
-    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        fatalError("\(name): a fused node exists only inside a compiled plan and is never differentiated; the ops it replaced carry the derivatives")
-    }
 }
 
 extension Graph {
@@ -99,13 +91,7 @@ extension Graph {
     /// elementwise op of the same shape joins that op's chain (its output
     /// then never gets a buffer). Returns how many nodes were fused away.
     mutating func fuseElementwiseChains() -> Int {
-        var readers = [Int: [Int]]()  // buffer → nodes reading it
-        var valuesOn = [Int](repeating: 0, count: buffers.count)
-        for v in values { valuesOn[v.buffer] += 1 }
-        for (n, node) in nodes.enumerated() where node.output != nil || node.hasEffect {
-            for v in Set(node.inputs.map { values[$0].buffer }) { readers[v, default: []].append(n) }
-        }
-        let pinned = Set(outputs.map { values[$0].buffer })
+        let soleReader = soleReaders()
 
         /// True when node `n` is an elementwise op over full, contiguous values of its output's shape.
         func fusable(_ n: Int) -> Bool {
@@ -127,8 +113,8 @@ extension Graph {
             let out = values[nodes[n].output!]
             for v in nodes[n].inputs {
                 let b = values[v].buffer
-                guard let p = buffers[b].producer, p != n, fusable(p), !fusedAway.contains(p), !pinned.contains(b),
-                      valuesOn[b] == 1, readers[b] == [n], values[v].shape == out.shape,
+                guard let p = buffers[b].producer, p != n, fusable(p), !fusedAway.contains(p),
+                      soleReader[p] == n, values[v].shape == out.shape,
                       nodes[n].inputs.filter({ values[$0].buffer == b }).count == 1 else { continue }
                 chain = (chainOf[p] ?? [p]) + [n]
                 fusedAway.insert(p)
@@ -141,7 +127,6 @@ extension Graph {
         for (tail, chain) in chainOf {
             var inputs: [Int] = []
             var steps: [FusedElementwise.Step] = []
-            var after: [Int] = []
             var previousOutput: Int?
             for n in chain {
                 let op = nodes[n].kind.primitive!
@@ -159,20 +144,9 @@ extension Graph {
                     }
                 }
                 steps.append(FusedElementwise.Step(kernel: FusedElementwise.kernel(of: op)!, operands: operands, name: op.name))
-                after.append(contentsOf: nodes[n].after)
                 previousOutput = nodes[n].output
             }
-            for n in chain.dropLast() {
-                nodes[n].output = nil
-                nodes[n].inputs = []
-            }
-            nodes[tail].kind = .op(FusedElementwise(steps: steps))
-            nodes[tail].inputs = inputs
-            let members = Set(chain)
-            nodes[tail].after = after.filter { !members.contains($0) }
-            for m in nodes.indices {
-                nodes[m].after = nodes[m].after.map { members.contains($0) ? tail : $0 }.filter { $0 != m }
-            }
+            fold(chain, into: tail, op: FusedElementwise(steps: steps), inputs: inputs)
         }
         return fusedAway.count
     }

@@ -38,6 +38,17 @@ struct CompileTests {
         }
     }
 
+    /// One training step — zero the gradients, the loss, backward, update —
+    /// as the compiled closures and their eager twins both run it.
+    @discardableResult
+    static func train(_ optimizer: Optimizer, _ loss: () -> Tensor) -> Tensor {
+        optimizer.zeroGrad()
+        let value = loss()
+        value.backward()
+        optimizer.step()
+        return value
+    }
+
     private static func batch(_ seed: UInt64, rows: Int, features: Int, classes: Int) -> (Tensor, Tensor) {
         var rng = RandomGenerator(seed: seed)
         let x = Tensor.randn([rows, features], using: &rng)
@@ -58,19 +69,12 @@ struct CompileTests {
         }
         let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
         let step = compile { (x: Tensor, y: Tensor) -> Tensor in
-            compiledOptimizer.zeroGrad()
-            let loss = crossEntropy(logits: compiledModel(x), labels: y)
-            loss.backward()
-            compiledOptimizer.step()
-            return loss
+            CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y) }
         }
         for i in 0..<5 {
             let (x, y) = CompileTests.batch(UInt64(i), rows: 10, features: 6, classes: 3)
             let compiledLoss = step(x, y).item()
-            eagerOptimizer.zeroGrad()
-            let eagerLoss = crossEntropy(logits: eagerModel(x), labels: y)
-            eagerLoss.backward()
-            eagerOptimizer.step()
+            let eagerLoss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y) }
             #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.abs(eagerLoss.item()), "step \(i)")
             for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
                 expectClose(a.scalars, b.scalars, tolerance: 1e-6, "\(kind) parameters after step \(i)")
@@ -110,20 +114,13 @@ struct CompileTests {
         }
         let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
         let step = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
-            compiledOptimizer.zeroGrad()
-            let loss = crossEntropy(logits: compiledModel(x), labels: y, labelSmoothing: 0.1)
-            loss.backward()
-            compiledOptimizer.step()
-            return loss
+            CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y, labelSmoothing: 0.1) }
         }
         let context = "seed \(seed): \(features)-\(hidden)-\(classes) \(activation), batch \(rows)"
         for i in 0..<3 {
             let (x, y) = CompileTests.batch(UInt64(seed * 10 + i), rows: rows, features: features, classes: classes)
             let compiledLoss = step(x, y).item()
-            eagerOptimizer.zeroGrad()
-            let eagerLoss = crossEntropy(logits: eagerModel(x), labels: y, labelSmoothing: 0.1)
-            eagerLoss.backward()
-            eagerOptimizer.step()
+            let eagerLoss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y, labelSmoothing: 0.1) }
             #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.max(1, Swift.abs(eagerLoss.item())),
                     "\(context), step \(i)")
             for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
@@ -151,19 +148,12 @@ struct CompileTests {
         let eagerOptimizer = Adam(eagerModel.parameters, learningRate: 0.01)
         let compiledOptimizer = Adam(compiledModel.parameters, learningRate: 0.01)
         let step = compile { (x: Tensor, y: Tensor) -> Tensor in
-            compiledOptimizer.zeroGrad()
-            let loss = crossEntropy(logits: compiledModel(x), labels: y) + compiledModel(x).squared().mean() * 0.01
-            loss.backward()
-            compiledOptimizer.step()
-            return loss
+            CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y) + compiledModel(x).squared().mean() * 0.01 }
         }
         for i in 0..<4 {
             let (x, y) = CompileTests.batch(UInt64(70 + i), rows: 6, features: 5, classes: 3)
             let compiledLoss = step(x, y).item()
-            eagerOptimizer.zeroGrad()
-            let loss = crossEntropy(logits: eagerModel(x), labels: y) + eagerModel(x).squared().mean() * 0.01
-            loss.backward()
-            eagerOptimizer.step()
+            let loss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y) + eagerModel(x).squared().mean() * 0.01 }
             #expect(Swift.abs(compiledLoss - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
         }
         for ((name, a), (_, b)) in zip(compiledModel.namedBuffers(), eagerModel.namedBuffers()) {
@@ -216,11 +206,7 @@ struct CompileTests {
         let w = Tensor([1.0, 2.0]).requiringGrad()
         let optimizer = SGD([w], learningRate: 0.5)
         let step = compile { (x: Tensor) -> Tensor in
-            optimizer.zeroGrad()
-            let loss = (w * x).sum()
-            loss.backward()
-            optimizer.step()
-            return loss
+            CompileTests.train(optimizer) { (w * x).sum() }
         }
         _ = step(Tensor([1.0, 1.0]))  // w ← w − 0.5·x = [0.5, 1.5]
         let loss = step(Tensor([2.0, 0.0])).item()  // reads [0.5, 1.5], then w ← [-0.5, 1.5]
@@ -238,11 +224,7 @@ struct CompileTests {
             for (a, b) in zip(model.parameters, reference.parameters) { a.assign(b) }
             let optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
             let step = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
-                optimizer.zeroGrad()
-                let loss = crossEntropy(logits: model(x), labels: y)
-                loss.backward()
-                optimizer.step()
-                return loss
+                CompileTests.train(optimizer) { crossEntropy(logits: model(x), labels: y) }
             }
             var losses: [Double] = []
             for i in 0..<3 {
@@ -324,19 +306,12 @@ struct CompileTests {
         let (w1, b1, w2, b2) = (copy(w), copy(b), copy(w), copy(b))
         let opt1 = SGD([w1, b1], learningRate: 0.1, momentum: 0.5), opt2 = SGD([w2, b2], learningRate: 0.1, momentum: 0.5)
         let step = compile { (x: Tensor, y: Tensor) -> Tensor in
-            opt1.zeroGrad()
-            let loss = crossEntropy(logits: act(matmul(x, w1) + b1), labels: y)
-            loss.backward()
-            opt1.step()
-            return loss
+            CompileTests.train(opt1) { crossEntropy(logits: act(matmul(x, w1) + b1), labels: y) }
         }
         for i in 0..<3 {
             let (x, y) = CompileTests.batch(UInt64(90 + i), rows: 5, features: 6, classes: 4)
             let compiled = step(x, y).item()
-            opt2.zeroGrad()
-            let loss = crossEntropy(logits: act(matmul(x, w2) + b2), labels: y)
-            loss.backward()
-            opt2.step()
+            let loss = CompileTests.train(opt2) { crossEntropy(logits: act(matmul(x, w2) + b2), labels: y) }
             #expect(Swift.abs(compiled - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
         }
         expectClose(w1.scalars, w2.scalars, tolerance: 1e-6, "weights")
@@ -352,20 +327,13 @@ struct CompileTests {
         b.bias!.assign(a.bias!)
         let optA = SGD(a.parameters, learningRate: 0.1), optB = SGD(b.parameters, learningRate: 0.1)
         let step = compile { (x: Tensor, t: Tensor) -> Tensor in
-            optA.zeroGrad()
-            let loss = mse(tanh(a(x)) * 2, t)
-            loss.backward()
-            optA.step()
-            return loss
+            CompileTests.train(optA) { mse(tanh(a(x)) * 2, t) }
         }
         var rng = RandomGenerator(seed: 2)
         for i in 0..<4 {
             let x = Tensor.randn([8, 4], using: &rng), t = Tensor.randn([8, 1], using: &rng)
             let compiled = step(x, t).item()
-            optB.zeroGrad()
-            let loss = mse(tanh(b(x)) * 2, t)
-            loss.backward()
-            optB.step()
+            let loss = CompileTests.train(optB) { mse(tanh(b(x)) * 2, t) }
             #expect(Swift.abs(compiled - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
         }
         expectClose(a.weight.scalars, b.weight.scalars, tolerance: 1e-6, "weights")
@@ -378,11 +346,7 @@ struct CompileTests {
         let model = MLP(inputs: 4, hidden: [3], outputs: 2, activation: .tanh)
         let optimizer = SGD(model.parameters, learningRate: 0.1)
         let step = compile { (x: Tensor, y: Tensor) -> Tensor in
-            optimizer.zeroGrad()
-            let loss = crossEntropy(logits: model(x), labels: y)
-            loss.backward()
-            optimizer.step()
-            return loss
+            CompileTests.train(optimizer) { crossEntropy(logits: model(x), labels: y) }
         }
         let (x, y) = CompileTests.batch(1, rows: 5, features: 4, classes: 2)
         _ = step(x, y)

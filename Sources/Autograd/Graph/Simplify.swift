@@ -35,7 +35,6 @@ extension Graph {
                 if case .op = nodes[n].kind, viewsOfBuffer[values[out].buffer] != 1 { continue }
                 replacement[out] = firstOut
                 nodes[n].inputs = []
-                nodes[n].kind = .view(nodes[n].kind.primitive!)
                 nodes[n].output = nil
                 merged += 1
             } else {

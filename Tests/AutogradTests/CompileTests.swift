@@ -202,6 +202,20 @@ struct CompileTests {
         expectClose(outer(y).scalars, (tanh(y) * 2 + 1).scalars, tolerance: 1e-6, "nested")
     }
 
+    /// A gradient that arrives as a view (the expanded seed of a sum) is
+    /// copied into `.grad` by an op the trace records, so the compiled update
+    /// reads the current step's gradient.
+    @Test func aGradientArrivingAsAViewIsCopiedInTheGraph() {
+        let w = Tensor([1.0, 2.0, 3.0]).requiringGrad()
+        let optimizer = SGD([w], learningRate: 0.5)
+        let step = compile { (x: Tensor) -> Tensor in
+            CompileTests.train(optimizer) { w.sum() * x.sum() }  // d/dw = x.sum() in every entry, via an expand
+        }
+        _ = step(Tensor([1.0]))  // w ← w − 0.5
+        _ = step(Tensor([2.0]))  // w ← w − 1
+        #expect(w.scalars == [-0.5, 0.5, 1.5])
+    }
+
     @Test func eagerCodeSeesParametersUpdatedInPlace() {
         let w = Tensor([1.0, 2.0]).requiringGrad()
         let optimizer = SGD([w], learningRate: 0.5)

@@ -147,16 +147,8 @@ enum BackwardEngine {
 
     private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool,
                                    claimed: inout Set<ObjectIdentifier>) {
-        if let tracer = Tracer.current {
-            // A traced step copies through an op, so the graph sees where .grad comes from.
-            tracer.touched(leaf)
-            let whole = g.isContiguous && g.offset == 0 && g.storage.count == g.scalarCount
-            let fresh = whole && claimed.insert(ObjectIdentifier(g.storage)).inserted
-            let sum = leaf.grad.map { $0 + g } ?? (fresh ? g.detach() : Contiguous()(g))
-            claimed.insert(ObjectIdentifier(sum.storage))
-            leaf.grad = sum
-            return
-        }
+        let tracer = Tracer.current
+        tracer?.touched(leaf)
         if let existing = leaf.grad {
             leaf.grad = existing + g  // a new tensor either way
             return
@@ -171,7 +163,8 @@ enum BackwardEngine {
         if whole && claimed.insert(ObjectIdentifier(g.storage)).inserted {
             leaf.grad = g.detach()
         } else {
-            let own = g.contiguousCopyDetached()
+            // While tracing, the copy is an op, so the graph sees where .grad comes from.
+            let own = tracer == nil ? g.contiguousCopyDetached() : Contiguous()(g)
             claimed.insert(ObjectIdentifier(own.storage))
             leaf.grad = own
         }

@@ -30,6 +30,31 @@ AG_V __m256 ag_v_set(float v) { return _mm256_set1_ps(v); }
         acc_;                                                              \
     })
 
+/* x = n ln2 + r with |r| ≤ ln2/2 (ln2 in two parts, so r is nearly exact);
+ * returns r and sets *n. n = round(x log2 e) by the 1.5·2^23 trick: the sum's
+ * low bits are n. */
+AG_V __m256 ag_v_exp_reduce(__m256 x, __m256i *n_out) {
+    const __m256 magic = ag_v_set(12582912.0f);
+    __m256 t = _mm256_fmadd_ps(x, ag_v_set(1.44269504088896341f), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
+    *n_out = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
+    __m256 r = _mm256_fnmadd_ps(n, ag_v_set(0.693359375f), x);
+    return _mm256_fnmadd_ps(n, ag_v_set(-2.12194440e-4f), r);
+}
+
+/* 2^n for integer n ∈ [−126, 127], built in the exponent bits. */
+AG_V __m256 ag_v_pow2i(__m256i n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
+/* e^r for |r| ≤ ln2/2: 1 + r p(r) with p of degree 4, fitted here for least
+ * relative error on [−ln2/2, ln2/2] (1.7e-7). */
+AG_V __m256 ag_v_exp_poly(__m256 r) {
+    __m256 p = AG_HORNER(r, 0.9999997019767761f, 0.4999915063381195f, 0.1666763573884964f,
+                         0.04189793020486832f, 0.008290314115583897f);
+    return _mm256_fmadd_ps(p, r, ag_v_set(1.0f));
+}
+
 /* e^x: x = n ln2 + r with |r| ≤ ln2/2, e^r by a degree-5 polynomial, times
  * 2^n built in the exponent bits. Vectors with a lane whose result is in the
  * denormal range (x < −87) or near overflow take a second path that applies
@@ -39,30 +64,18 @@ AG_V __m256 ag_v_set(float v) { return _mm256_set1_ps(v); }
 /* The shared body: e^xc for xc already clamped to [−104, 89] (NaN kept);
  * `may_overflow` is false when the caller knows xc ≤ 0. */
 AG_V __m256 ag_v_exp_clamped(__m256 xc, int may_overflow) {
-    /* n = round(x log2 e) by the 1.5·2^23 trick: the sum's low bits are n. */
-    const __m256 magic = ag_v_set(12582912.0f);
-    __m256 t = _mm256_fmadd_ps(xc, ag_v_set(1.44269504088896341f), magic);
-    __m256 n = _mm256_sub_ps(t, magic);
-    __m256i ni = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
-    __m256 r = _mm256_fnmadd_ps(n, ag_v_set(0.693359375f), xc);
-    r = _mm256_fnmadd_ps(n, ag_v_set(-2.12194440e-4f), r);
-    /* Degree 5, fitted here for least relative error on [−ln2/2, ln2/2] (1.7e-7). */
-    __m256 p = AG_HORNER(r, 0.9999997019767761f, 0.4999915063381195f, 0.1666763573884964f,
-                         0.04189793020486832f, 0.008290314115583897f);
-    __m256 y = _mm256_fmadd_ps(p, r, ag_v_set(1.0f));
+    __m256i ni;
+    __m256 y = ag_v_exp_poly(ag_v_exp_reduce(xc, &ni));
     __m256 tiny = _mm256_cmp_ps(xc, ag_v_set(-87.0f), _CMP_LT_OQ);
     int fast = _mm256_movemask_ps(tiny) == 0;
     if (may_overflow) fast = fast && _mm256_movemask_ps(_mm256_cmp_ps(xc, ag_v_set(88.0f), _CMP_GT_OQ)) == 0;
     if (__builtin_expect(fast, 1)) {
         /* n ∈ [−126, 127]: one scale is exact. */
-        __m256i e = _mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23);
-        return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+        return _mm256_mul_ps(y, ag_v_pow2i(ni));
     }
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     __m256i n2 = _mm256_sub_epi32(ni, n1);
-    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
-    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
+    return _mm256_mul_ps(_mm256_mul_ps(y, ag_v_pow2i(n1)), ag_v_pow2i(n2));
 }
 
 AG_V __m256 ag_v_exp(__m256 x) {
@@ -112,17 +125,32 @@ AG_V __m256 ag_v_tanh(__m256 x) {
     return _mm256_blendv_ps(large, small, _mm256_cmp_ps(ax, ag_v_set(0.625f), _CMP_LT_OQ));
 }
 
-/* σ(x) = 1 / (1 + e^{−x}) for x ≥ 0 and e^x / (1 + e^x) below, both from
- * e = e^{−|x|}, which never overflows: the negative tail keeps its relative
- * accuracy down through the denormals. */
-AG_V __m256 ag_v_sigmoid(__m256 x) {
+/* σ(x) = 1 / (1 + e^{−x}). Where every lane has |x| ≤ 87, e^{−x} is a normal
+ * float and one scale of the fast exp is exact, so that is the whole path.
+ * Otherwise (a tail lane or NaN) σ is built from e = e^{−|x|}, which never
+ * overflows: 1 / (1 + e) for x ≥ 0 and e / (1 + e) below, so the negative
+ * tail keeps its relative accuracy down through the denormals. */
+AG_V __m256 ag_v_sigmoid_tails(__m256 x) {
     const __m256 sign_mask = ag_v_set(-0.0f);
     /* e^{−|x|}: the argument is never positive, so no overflow check. */
     __m256 e = ag_v_exp_clamped(_mm256_max_ps(ag_v_set(-104.0f), _mm256_or_ps(x, sign_mask)), 0);
-    /* A true division: the reciprocal estimate with a Newton step is no
-     * faster here and misses 1/1 = 1 by an ulp. */
     __m256 r = _mm256_div_ps(ag_v_set(1.0f), _mm256_add_ps(ag_v_set(1.0f), e));
     return _mm256_blendv_ps(r, _mm256_mul_ps(e, r), _mm256_cmp_ps(x, ag_v_set(0.0f), _CMP_LT_OQ));
+}
+
+AG_V __m256 ag_v_sigmoid(__m256 x) {
+    const __m256 sign_mask = ag_v_set(-0.0f);
+    __m256 ax = _mm256_andnot_ps(sign_mask, x);
+    /* Not-less-or-equal is true for NaN too, which takes the tail path. */
+    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(ax, ag_v_set(87.0f), _CMP_NLE_UQ)) != 0, 0))
+        return ag_v_sigmoid_tails(x);
+    /* e^{−x} as in ag_v_exp_clamped's fast path: n ∈ [−126, 126] here. A true
+     * division: the reciprocal estimate with a Newton step is no faster here
+     * and misses 1/1 = 1 by an ulp. */
+    __m256i ni;
+    __m256 y = ag_v_exp_poly(ag_v_exp_reduce(_mm256_xor_ps(x, sign_mask), &ni));
+    __m256 e = _mm256_mul_ps(y, ag_v_pow2i(ni));
+    return _mm256_div_ps(ag_v_set(1.0f), _mm256_add_ps(ag_v_set(1.0f), e));
 }
 
 /* GELU: x Φ(x) = x erfc(−x/√2) / 2, with erfc(z) = t e^{−z² + P(t)}, t = 1/(1 + z/2)

@@ -72,6 +72,7 @@ enum BackwardEngine {
         stack.reserveCapacity(64)
         rootNode.visitedPass = pass
         rootNode.pendingConsumers = 0
+        rootNode.passOutput = root
         while let node = stack.popLast() {
             if node.released {
                 fatalError(
@@ -83,6 +84,7 @@ enum BackwardEngine {
                     child.visitedPass = pass
                     child.pendingConsumers = 0
                     child.gradBuffer = nil
+                    child.passOutput = input
                     nodes.append(child)
                     stack.append(child)
                 }
@@ -96,6 +98,10 @@ enum BackwardEngine {
         while let node = ready.popLast() {
             let grad = node.gradBuffer
             node.gradBuffer = nil
+            // Its gradFn is this node: when the pass is recorded (createGraph),
+            // a VJP that uses the output differentiates through it.
+            let output = node.passOutput!
+            node.passOutput = nil
             if let grad, !nodeSlots.isEmpty, let slots = nodeSlots[ObjectIdentifier(node)] {
                 for slot in slots { captured[slot] = grad }
             }
@@ -103,9 +109,9 @@ enum BackwardEngine {
             // Empty when no gradient reached this node: its inputs get none either.
             var inputGrads: [Tensor?] = []
             if let grad {
-                node.checkVersions()
+                node.checkVersions(output: output)
                 let needs = BackwardEngine.needs(inputs)
-                inputGrads = node.op.vjp(inputs, node.output(recording: createGraph), grad, needs)
+                inputGrads = node.op.vjp(inputs, output, grad, needs)
                 precondition(inputGrads.count == inputs.count,
                              "\(node.op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
             }

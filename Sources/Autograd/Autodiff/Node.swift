@@ -5,8 +5,6 @@ final class Node {
     /// The inputs, saved for the VJP and to find where gradients go next.
     /// Emptied once the node has run, unless the graph is retained.
     var inputs: [Tensor]
-    /// The output's values, held without its `gradFn` (that would be a cycle).
-    var savedOutput: Tensor?
     /// Storage versions at record time, to catch in-place writes to saved
     /// tensors: the first two inputs' and the output's inline (no array to
     /// allocate for most ops), any further inputs' in `moreVersions`.
@@ -22,11 +20,15 @@ final class Node {
     var pendingConsumers = 0
     /// The sum of the gradients received so far in this pass.
     var gradBuffer: Tensor?
+    /// The output, as the pass found it in a consumer's inputs (or as the
+    /// root): a tensor whose `gradFn` is this node. Held from discovery until
+    /// the node has run, so the VJP reads the output without the node saving
+    /// a copy of it for its whole life (which would also be a cycle).
+    var passOutput: Tensor?
 
     init(op: any Primitive, inputs: [Tensor], output: Tensor) {
         self.op = op
         self.inputs = inputs
-        savedOutput = output.detach()
         firstVersions = (inputs.count > 0 ? inputs[0].storage.version : 0,
                          inputs.count > 1 ? inputs[1].storage.version : 0)
         outputVersion = output.storage.version
@@ -41,29 +43,20 @@ final class Node {
         }
     }
 
-    /// The saved output, reconnected to this node when the backward pass is
-    /// itself being recorded (so a VJP that uses the output differentiates through it).
-    func output(recording: Bool) -> Tensor {
-        let y = savedOutput!
-        guard recording else { return y }
-        let linked = y.detach()
-        linked.gradFn = self
-        return linked
-    }
-
-    func checkVersions() {
+    /// Stops if a saved input, or the output the pass found, was written in
+    /// place since the node was recorded.
+    func checkVersions(output: Tensor) {
         for (i, t) in inputs.enumerated() where t.storage.version != version(ofInput: i) {
             fatalError(
                 "backward: input \(i) of \(op.name) (shape \(ShapeRules.describe(t.shape))) was modified in place after it was saved for the gradient")
         }
-        if let y = savedOutput, y.storage.version != outputVersion {
+        if output.storage.version != outputVersion {
             fatalError("backward: the output of \(op.name) was modified in place after it was saved for the gradient")
         }
     }
 
     func release() {
         inputs = []
-        savedOutput = nil
         released = true
     }
 

@@ -61,18 +61,41 @@ final class BufferPool: Sendable {
     /// Cached bytes kept at most.
     static let maxCachedBytes = 1 << 30
 
-    /// A cached buffer; only the pool touches it until it is handed out again.
-    private struct Buffer: @unchecked Sendable {
-        let pointer: UnsafeMutableRawPointer
+    /// Number of size classes: 16 up to 1 KiB, then four per power of two.
+    private static let classCount = 16 + 4 * 64
+
+    /// Free buffers of one size class, as an intrusive stack: each free
+    /// buffer's first bytes hold the next one's address, so taking and giving
+    /// back are two pointer moves, with no array to grow or check.
+    private struct FreeList {
+        var head: UnsafeMutableRawPointer?
+
+        mutating func push(_ buffer: UnsafeMutableRawPointer) {
+            buffer.storeBytes(of: head, as: UnsafeMutableRawPointer?.self)
+            head = buffer
+        }
+
+        mutating func pop() -> UnsafeMutableRawPointer? {
+            guard let buffer = head else { return nil }
+            head = buffer.load(as: UnsafeMutableRawPointer?.self)
+            return buffer
+        }
     }
 
-    private struct State {
-        /// Free buffers by size-class index (see ``BufferPool/classIndex(_:)``).
-        var free: [[Buffer]] = Array(repeating: [], count: 16 + 4 * 64)
+    private struct State: @unchecked Sendable {
+        /// The free lists by size-class index (see ``BufferPool/classIndex(_:)``),
+        /// allocated once and never freed (the pool lives as long as the process).
+        let free: UnsafeMutablePointer<FreeList>
         var cachedBytes = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    private init() {
+        let free = UnsafeMutablePointer<FreeList>.allocate(capacity: BufferPool.classCount)
+        free.initialize(repeating: FreeList(head: nil), count: BufferPool.classCount)
+        state = Mutex(State(free: free))
+    }
 
     /// The size class holding `bytes`.
     static func sizeClass(_ bytes: Int) -> Int {
@@ -93,21 +116,20 @@ final class BufferPool: Sendable {
     func take(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
         let size = BufferPool.sizeClass(bytes)
         let index = BufferPool.classIndex(size)
-        let reused: Buffer? = state.withLock { s in
-            guard let b = s.free[index].popLast() else { return nil }
+        let reused = state.withLock { s -> UnsafeMutableRawPointer? in
+            guard let buffer = s.free[index].pop() else { return nil }
             s.cachedBytes -= size
-            return b
+            return buffer
         }
-        if let reused { return (reused.pointer, size) }
+        if let reused { return (reused, size) }
         return (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Storage.alignment), size)
     }
 
     func give(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
-        let buffer = Buffer(pointer: pointer)
         let index = BufferPool.classIndex(capacity)
         let kept = state.withLock { s -> Bool in
             guard s.cachedBytes + capacity <= BufferPool.maxCachedBytes else { return false }
-            s.free[index].append(buffer)
+            s.free[index].push(pointer)
             s.cachedBytes += capacity
             return true
         }

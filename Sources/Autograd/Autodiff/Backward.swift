@@ -106,18 +106,19 @@ enum BackwardEngine {
                 for slot in slots { captured[slot] = grad }
             }
             let inputs = node.inputs
+            let op = node.op
             // Empty when no gradient reached this node: its inputs get none either.
             var inputGrads: [Tensor?] = []
             if let grad {
                 node.checkVersions(output: output)
                 let needs = BackwardEngine.needs(inputs)
-                inputGrads = node.op.vjp(inputs, output, grad, needs)
+                inputGrads = op.vjp(inputs, output, grad, needs)
                 precondition(inputGrads.count == inputs.count,
-                             "\(node.op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
+                             "\(op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
             }
             if !retainGraph { node.release() }
             for (i, input) in inputs.enumerated() {
-                let g = inputGrads.isEmpty ? nil : inputGrads[i].map { reduceBroadcast($0, to: input.shape, op: node.op.name) }
+                let g = inputGrads.isEmpty ? nil : inputGrads[i].map { reduceBroadcast($0, to: input.shape, op: op) }
                 if let child = input.gradFn {
                     if let g {
                         child.gradBuffer = child.gradBuffer.map { $0 + g } ?? g
@@ -143,10 +144,10 @@ enum BackwardEngine {
     }
 
     /// Sums a gradient shaped like a broadcast result back to the input's shape.
-    static func reduceBroadcast(_ g: Tensor, to shape: [Int], op: String) -> Tensor {
+    static func reduceBroadcast(_ g: Tensor, to shape: [Int], op: any Primitive) -> Tensor {
         if g.shape == shape { return g }
         guard ShapeRules.broadcast(g.shape, shape) == g.shape else {
-            fatalError("\(op): vjp produced a gradient of shape \(ShapeRules.describe(g.shape)) for an input of shape \(ShapeRules.describe(shape))")
+            fatalError("\(op.name): vjp produced a gradient of shape \(ShapeRules.describe(g.shape)) for an input of shape \(ShapeRules.describe(shape))")
         }
         return g.sum(toShape: shape)
     }

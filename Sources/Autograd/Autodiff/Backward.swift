@@ -107,18 +107,24 @@ enum BackwardEngine {
             }
             let inputs = node.inputs
             let op = node.op
-            // Empty when no gradient reached this node: its inputs get none either.
+            // Empty when no gradient reached this node: its inputs get none
+            // either. A node of one input gets its gradient without arrays.
             var inputGrads: [Tensor?] = []
+            var onlyInputGrad: Tensor?
             if let grad {
                 node.checkVersions(output: output)
-                let needs = BackwardEngine.needs(inputs)
-                inputGrads = op.vjp(inputs, output, grad, needs)
-                precondition(inputGrads.count == inputs.count,
-                             "\(op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
+                if inputs.count == 1 {
+                    onlyInputGrad = op.vjpOfOnlyInput(inputs, output, grad)
+                } else {
+                    inputGrads = op.vjp(inputs, output, grad, BackwardEngine.needs(inputs))
+                    precondition(inputGrads.count == inputs.count,
+                                 "\(op.name): vjp returned \(inputGrads.count) gradients for \(inputs.count) inputs")
+                }
             }
             if !retainGraph { node.release() }
             for (i, input) in inputs.enumerated() {
-                let g = inputGrads.isEmpty ? nil : inputGrads[i].map { reduceBroadcast($0, to: input.shape, op: op) }
+                let raw = inputs.count == 1 ? onlyInputGrad : (inputGrads.isEmpty ? nil : inputGrads[i])
+                let g = raw.map { reduceBroadcast($0, to: input.shape, op: op) }
                 if let child = input.gradFn {
                     if let g {
                         child.gradBuffer = child.gradBuffer.map { $0 + g } ?? g

@@ -45,6 +45,13 @@ public protocol Primitive {
     /// back to the input's shape.
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?]
 
+    /// Reverse mode for an op of one input (`inputs` holds just it): the
+    /// gradient ``vjp(_:_:_:_:)`` gives it, without the array around it. The
+    /// backward engine calls this for every node of one input; the default
+    /// asks `vjp`, and one-input ops whose nodes are common define it to save
+    /// an array per node.
+    func vjpOfOnlyInput(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor) -> Tensor?
+
     /// Forward mode: the output's tangent given each input's tangent (`nil`
     /// for an input that carries none; at least one is not `nil`).
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor
@@ -64,6 +71,9 @@ extension Primitive {
     public func outputShape(of inputs: [Tensor]) -> [Int] { outputShape(inputs.map(\.shape)) }
     public func forward(_ inputs: [Tensor], into output: Tensor) -> Bool { false }
     public func allowsInPlace(_ index: Int) -> Bool { false }
+    public func vjpOfOnlyInput(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor) -> Tensor? {
+        vjp(inputs, output, grad, BackwardEngine.needs(inputs))[0]
+    }
 
     /// Applies the op: checks dtypes and shapes, runs the forward kernel,
     /// records a node when an input requires grad, and carries forward-mode

@@ -45,7 +45,11 @@ final class UnaryOp: Primitive, Sendable {
     func allowsInPlace(_ index: Int) -> Bool { true }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [derivative(inputs[0], output, grad, self)]
+        [vjpOfOnlyInput(inputs, output, grad)]
+    }
+
+    func vjpOfOnlyInput(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor) -> Tensor? {
+        derivative(inputs[0], output, grad, self)
     }
 
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {

@@ -65,10 +65,11 @@ enum BackwardEngine {
 
         // Count, for each node, the edges from its consumers. The counts and
         // gradient buffers live on the nodes, stamped with this pass's number.
+        // A node stays alive until it has run through its `passOutput`, whose
+        // gradFn it is; once run, it goes as soon as nothing else holds it.
         let pass = nextPass()
-        var nodes: [Node] = [rootNode]  // keeps every node alive for the pass
+        var discovered = 1
         var stack: [Node] = [rootNode]
-        nodes.reserveCapacity(64)
         stack.reserveCapacity(64)
         rootNode.visitedPass = pass
         rootNode.pendingConsumers = 0
@@ -85,7 +86,7 @@ enum BackwardEngine {
                     child.pendingConsumers = 0
                     child.gradBuffer = nil
                     child.passOutput = input
-                    nodes.append(child)
+                    discovered += 1
                     stack.append(child)
                 }
                 child.pendingConsumers += 1
@@ -94,7 +95,7 @@ enum BackwardEngine {
 
         rootNode.gradBuffer = seed
         var ready: [Node] = [rootNode]
-        ready.reserveCapacity(nodes.count)
+        ready.reserveCapacity(discovered)
         while let node = ready.popLast() {
             let grad = node.gradBuffer
             node.gradBuffer = nil
@@ -136,8 +137,6 @@ enum BackwardEngine {
                 }
             }
         }
-        // Nodes die here one at a time; each already released what it saved.
-        nodes.removeAll()
         return captured
     }
 

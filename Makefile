@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench bench-check bench-thresholds clean
 
 all: build
 
@@ -37,5 +37,15 @@ test: deps
 bench: build
 	.build/release/autograd bench
 
+# The regression suite on ordo-one/benchmark (its own package in Benchmarks/):
+# heap allocations and wall clock of a few workloads against the static
+# thresholds in Benchmarks/Thresholds/. Fails on a regression (exit 2) and on
+# an improvement (exit 4: record it with `make bench-thresholds`).
+bench-check: deps
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check --no-progress
+
+bench-thresholds: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark thresholds update --no-progress
+
 clean:
-	rm -rf .build
+	rm -rf .build Benchmarks/.build

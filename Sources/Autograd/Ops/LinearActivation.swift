@@ -85,8 +85,9 @@ struct LinearActivation: Primitive {
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         let x = inputs[0], w = inputs[1]
         let outFeatures = w.shape[0], inFeatures = w.shape[1]
-        let gz = activationDerivative(output, grad).reshaped([-1, outFeatures])
-        let x2 = x.reshaped([-1, inFeatures])
+        // Batches of rank 2 (the usual case) are used as they are.
+        let gz = activationDerivative(output, grad).asMatrix(columns: outFeatures)
+        let x2 = x.asMatrix(columns: inFeatures)
         let dx = needs[0] ? matmul(gz, w).reshaped(x.shape) : nil
         let dw = needs[1] ? matmul(gz.transposed(), x2) : nil
         guard hasBias else { return [dx, dw] }
@@ -124,4 +125,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation:
     }
     let op = LinearActivation(kind: kind, hasBias: bias != nil)
     return bias.map { op(x, weight, $0) } ?? op(x, weight)
+}
+
+private extension Tensor {
+    /// This tensor as [rows, columns]: itself when it already has rank 2.
+    func asMatrix(columns: Int) -> Tensor { rank == 2 ? self : reshaped([-1, columns]) }
 }

@@ -15,9 +15,9 @@ struct ReductionLayout {
             let first = axes.first ?? rank
             let last = axes.last ?? rank - 1
             values = x
-            outer = ShapeRules.count(Array(x.shape[..<first]))
-            r = axes.isEmpty ? 1 : ShapeRules.count(Array(x.shape[first...last]))
-            inner = ShapeRules.count(Array(x.shape[(last + 1)...]))
+            outer = ShapeRules.count(x.shape[..<first])
+            r = axes.isEmpty ? 1 : ShapeRules.count(x.shape[first...last])
+            inner = ShapeRules.count(x.shape[(last + 1)...])
         } else {
             let kept = (0..<rank).filter { !axes.contains($0) }
             let permuted = Permute(order: kept + axes).forward([x], shape: (kept + axes).map { x.shape[$0] })

@@ -46,7 +46,7 @@ struct Permute: Primitive {
     var name: String { "permute" }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
-        guard order.count == inputs[0].count, Set(order) == Set(0..<order.count) else {
+        guard order.count == inputs[0].count, ShapeRules.isPermutation(order) else {
             opError(name, "\(order) is not a permutation of the axes of a tensor of shape \(ShapeRules.describe(inputs[0]))")
         }
         return order.map { inputs[0][$0] }

@@ -5,7 +5,7 @@ enum ShapeRules {
     private static let vectorStrides: [Int] = [1]
 
     /// Number of elements in a tensor of this shape (1 for a scalar).
-    static func count(_ shape: [Int]) -> Int {
+    static func count<Dims: Sequence<Int>>(_ shape: Dims) -> Int {
         var n = 1
         for d in shape { n *= d }
         return n
@@ -48,6 +48,17 @@ enum ShapeRules {
         "[" + shape.map(String.init).joined(separator: ", ") + "]"
     }
 
+    /// Whether `order` holds each of 0..<order.count exactly once.
+    static func isPermutation(_ order: [Int]) -> Bool {
+        guard order.count <= Int.bitWidth else { return Set(order) == Set(0..<order.count) }
+        var seen = 0
+        for a in order {
+            guard a >= 0, a < order.count, seen & (1 << a) == 0 else { return false }
+            seen |= 1 << a
+        }
+        return true
+    }
+
     /// Normalises a possibly negative axis against `rank`, or stops naming the
     /// op. A scalar (rank 0) accepts axis 0.
     static func axis(_ axis: Int, rank: Int, op: String) -> Int {
@@ -61,8 +72,15 @@ enum ShapeRules {
     /// Normalised, sorted, de-duplicated axes; every axis when `axes` is nil.
     static func axes(_ axes: [Int]?, rank: Int, op: String) -> [Int] {
         guard let axes else { return Array(0..<rank) }
-        let normalised = Set(axes.map { axis($0, rank: rank, op: op) })
-        return normalised.sorted()
+        // Insertion into a sorted array: ranks are small, and no Set is made.
+        var sorted: [Int] = []
+        sorted.reserveCapacity(axes.count)
+        for a in axes {
+            let n = axis(a, rank: rank, op: op)
+            let at = sorted.firstIndex { $0 >= n } ?? sorted.count
+            if at == sorted.count || sorted[at] != n { sorted.insert(n, at: at) }
+        }
+        return sorted
     }
 }
 

@@ -136,4 +136,40 @@ struct BufferPoolTests {
             size = c + 1
         }
     }
+
+    @Test func aFreedBufferIsTheNextOneOfItsClass() {
+        let pool = BufferPool.shared
+        // A class no other test uses (tests run in parallel): 100 MiB + 1 byte,
+        // never touched beyond the first page.
+        let bytes = (100 << 20) + 1
+        let (first, capacity) = pool.take(bytes: bytes)
+        let (second, _) = pool.take(bytes: bytes)
+        #expect(first != second)
+        pool.give(first, capacity: capacity)
+        pool.give(second, capacity: capacity)
+        // Last in, first out; each once.
+        let (a, _) = pool.take(bytes: bytes)
+        let (b, _) = pool.take(bytes: bytes)
+        #expect(a == second && b == first)
+        pool.give(a, capacity: capacity)
+        pool.give(b, capacity: capacity)
+    }
+}
+
+@Suite("Shape rules")
+struct ShapeRuleTests {
+    @Test func axesAreNormalisedSortedAndUnique() {
+        #expect(ShapeRules.axes([2, -3, 0, 2, -1], rank: 3, op: "t") == [0, 2])
+        #expect(ShapeRules.axes([1, 0], rank: 2, op: "t") == [0, 1])
+        #expect(ShapeRules.axes(nil, rank: 3, op: "t") == [0, 1, 2])
+        #expect(ShapeRules.axes([], rank: 3, op: "t") == [])
+    }
+
+    @Test func permutationsAreRecognised() {
+        #expect(ShapeRules.isPermutation([]))
+        #expect(ShapeRules.isPermutation([2, 0, 1]))
+        #expect(!ShapeRules.isPermutation([0, 0, 1]))
+        #expect(!ShapeRules.isPermutation([0, 3, 1]))
+        #expect(!ShapeRules.isPermutation([-1, 0]))
+    }
 }

@@ -125,11 +125,10 @@ AG_V __m256 ag_v_tanh(__m256 x) {
     return _mm256_blendv_ps(large, small, _mm256_cmp_ps(ax, ag_v_set(0.625f), _CMP_LT_OQ));
 }
 
-/* σ(x) = 1 / (1 + e^{−x}). Where every lane has |x| ≤ 87, e^{−x} is a normal
- * float and one scale of the fast exp is exact, so that is the whole path.
- * Otherwise (a tail lane or NaN) σ is built from e = e^{−|x|}, which never
+/* σ(x) for any x, NaN and ±inf included, from e = e^{−|x|}, which never
  * overflows: 1 / (1 + e) for x ≥ 0 and e / (1 + e) below, so the negative
- * tail keeps its relative accuracy down through the denormals. */
+ * tail keeps its relative accuracy down through the denormals. The path of
+ * vectors with a lane beyond ±87 (see ag_v_sigmoid). */
 AG_V __m256 ag_v_sigmoid_tails(__m256 x) {
     const __m256 sign_mask = ag_v_set(-0.0f);
     /* e^{−|x|}: the argument is never positive, so no overflow check. */
@@ -138,19 +137,59 @@ AG_V __m256 ag_v_sigmoid_tails(__m256 x) {
     return _mm256_blendv_ps(r, _mm256_mul_ps(e, r), _mm256_cmp_ps(x, ag_v_set(0.0f), _CMP_LT_OQ));
 }
 
-AG_V __m256 ag_v_sigmoid(__m256 x) {
-    const __m256 sign_mask = ag_v_set(-0.0f);
-    __m256 ax = _mm256_andnot_ps(sign_mask, x);
-    /* Not-less-or-equal is true for NaN too, which takes the tail path. */
-    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(ax, ag_v_set(87.0f), _CMP_NLE_UQ)) != 0, 0))
-        return ag_v_sigmoid_tails(x);
-    /* e^{−x} as in ag_v_exp_clamped's fast path: n ∈ [−126, 126] here. A true
-     * division: the reciprocal estimate with a Newton step is no faster here
-     * and misses 1/1 = 1 by an ulp. */
+/* σ(x) = 1 / (1 + e^{−x}) for |x| ≤ 87 (no check): e^{−x} is then a normal
+ * float and one scale of the exp's fast path is exact. A true division: the
+ * reciprocal estimate with a Newton step is no faster here and misses
+ * 1/1 = 1 by an ulp. */
+AG_V __m256 ag_v_sigmoid_core(__m256 x) {
     __m256i ni;
-    __m256 y = ag_v_exp_poly(ag_v_exp_reduce(_mm256_xor_ps(x, sign_mask), &ni));
+    __m256 y = ag_v_exp_poly(ag_v_exp_reduce(_mm256_xor_ps(x, ag_v_set(-0.0f)), &ni));
     __m256 e = _mm256_mul_ps(y, ag_v_pow2i(ni));
     return _mm256_div_ps(ag_v_set(1.0f), _mm256_add_ps(ag_v_set(1.0f), e));
+}
+
+/* All-ones in the lanes the core can't take: |x| > 87, or NaN (not
+ * less-or-equal is true for NaN too). */
+AG_V __m256 ag_v_sigmoid_outside(__m256 x) {
+    return _mm256_cmp_ps(_mm256_andnot_ps(ag_v_set(-0.0f), x), ag_v_set(87.0f), _CMP_NLE_UQ);
+}
+
+AG_V __m256 ag_v_sigmoid(__m256 x) {
+    if (__builtin_expect(_mm256_movemask_ps(ag_v_sigmoid_outside(x)) != 0, 0)) return ag_v_sigmoid_tails(x);
+    return ag_v_sigmoid_core(x);
+}
+
+/* σ over n floats. Four vectors at a time, computed by the core while their
+ * ranges are checked, with one branch for all four (redone by the tails path
+ * when any lane is outside): the check per vector cost a tenth of the time.
+ * y may be x. */
+AG_AVX2 static inline void ag_v_sigmoid_array(size_t n, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
+        __m256 c = _mm256_loadu_ps(x + i + 16), d = _mm256_loadu_ps(x + i + 24);
+        __m256 ra = ag_v_sigmoid_core(a), rb = ag_v_sigmoid_core(b);
+        __m256 rc = ag_v_sigmoid_core(c), rd = ag_v_sigmoid_core(d);
+        __m256 outside = _mm256_or_ps(_mm256_or_ps(ag_v_sigmoid_outside(a), ag_v_sigmoid_outside(b)),
+                                      _mm256_or_ps(ag_v_sigmoid_outside(c), ag_v_sigmoid_outside(d)));
+        if (__builtin_expect(_mm256_movemask_ps(outside) != 0, 0)) {
+            ra = ag_v_sigmoid_tails(a);
+            rb = ag_v_sigmoid_tails(b);
+            rc = ag_v_sigmoid_tails(c);
+            rd = ag_v_sigmoid_tails(d);
+        }
+        _mm256_storeu_ps(y + i, ra);
+        _mm256_storeu_ps(y + i + 8, rb);
+        _mm256_storeu_ps(y + i + 16, rc);
+        _mm256_storeu_ps(y + i + 24, rd);
+    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, ag_v_sigmoid(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        float in[8] = {0}, out[8];
+        for (size_t k = 0; i + k < n; k++) in[k] = x[i + k];
+        _mm256_storeu_ps(out, ag_v_sigmoid(_mm256_loadu_ps(in)));
+        for (size_t k = 0; i + k < n; k++) y[i + k] = out[k];
+    }
 }
 
 /* GELU: x Φ(x) = x erfc(−x/√2) / 2, with erfc(z) = t e^{−z² + P(t)}, t = 1/(1 + z/2)

@@ -47,10 +47,21 @@ enum Workloads {
 
     /// Raw `cblas_sgemm` with OpenBLAS's own threading at the same thread count
     /// (the library keeps OpenBLAS on one thread and splits GEMMs itself).
+    ///
+    /// OpenBLAS's workers keep spinning for about 2^28 cycles (~0.1 s here)
+    /// after a call, and ours for 20 ms: on 2 cores, a spinning pool halves
+    /// whatever runs next (`gemm_f32_512` measured right after
+    /// `cblas_sgemm_256` fell from ~130 to ~62 GFLOP/s). So this workload
+    /// starts once our pool is asleep and ends once OpenBLAS's is, outside the
+    /// timed region.
     static func gemmRaw(_ n: Int, _ machine: Machine) -> Workload {
         Workload(name: "cblas_sgemm_\(n)", unit: "GFLOP/s") { reps in
+            usleep(50_000)
             openblas_set_num_threads(Int32(Kernels.threadCount))
-            defer { openblas_set_num_threads(1) }
+            defer {
+                openblas_set_num_threads(1)
+                usleep(300_000)
+            }
             let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
             var c = [Float](repeating: 0, count: n * n)
             let t = Timer.median(repetitions: reps) {

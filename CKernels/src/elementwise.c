@@ -28,7 +28,10 @@ AG_AVX2 static int ag_vmath_f32(ag_unary_op op, size_t n, const float *x, float 
     case AG_EXP: AG_VMATH_LOOP(ag_v_exp) break;
     case AG_LOG: AG_VMATH_LOOP(ag_v_log) break;
     case AG_TANH: AG_VMATH_LOOP(ag_v_tanh) break;
-    case AG_SIGMOID: ag_v_sigmoid_array(n, x, y); break;
+    case AG_SIGMOID:
+        i = ag_v_sigmoid_blocks(n, x, y);  /* the rest, below 32, one vector at a time */
+        AG_VMATH_LOOP(ag_v_sigmoid)
+        break;
     default: AG_VMATH_LOOP(ag_v_gelu) break;
     }
 #undef AG_VMATH_LOOP

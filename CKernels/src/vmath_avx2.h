@@ -159,11 +159,11 @@ AG_V __m256 ag_v_sigmoid(__m256 x) {
     return ag_v_sigmoid_core(x);
 }
 
-/* σ over n floats. Four vectors at a time, computed by the core while their
- * ranges are checked, with one branch for all four (redone by the tails path
- * when any lane is outside): the check per vector cost a tenth of the time.
- * y may be x. */
-AG_AVX2 static inline void ag_v_sigmoid_array(size_t n, const float *x, float *y) {
+/* σ over the first n − n % 32 floats, four vectors at a time: computed by
+ * the core while their ranges are checked, one branch for all four (redone
+ * by the tails path when any lane is outside). A check and branch per vector
+ * cost a tenth of the time. y may be x. Returns how many it did. */
+AG_AVX2 static inline size_t ag_v_sigmoid_blocks(size_t n, const float *x, float *y) {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m256 a = _mm256_loadu_ps(x + i), b = _mm256_loadu_ps(x + i + 8);
@@ -183,13 +183,7 @@ AG_AVX2 static inline void ag_v_sigmoid_array(size_t n, const float *x, float *y
         _mm256_storeu_ps(y + i + 16, rc);
         _mm256_storeu_ps(y + i + 24, rd);
     }
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, ag_v_sigmoid(_mm256_loadu_ps(x + i)));
-    if (i < n) {
-        float in[8] = {0}, out[8];
-        for (size_t k = 0; i + k < n; k++) in[k] = x[i + k];
-        _mm256_storeu_ps(out, ag_v_sigmoid(_mm256_loadu_ps(in)));
-        for (size_t k = 0; i + k < n; k++) y[i + k] = out[k];
-    }
+    return i;
 }
 
 /* GELU: x Φ(x) = x erfc(−x/√2) / 2, with erfc(z) = t e^{−z² + P(t)}, t = 1/(1 + z/2)

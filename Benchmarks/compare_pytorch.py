@@ -42,9 +42,14 @@ def workloads(reps):
         a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
         t = median_seconds(lambda: torch.matmul(a, b), reps)
         yield f"gemm_f32_{n}", 2 * n ** 3 / t / 1e9, "GFLOP/s"
+    F = torch.nn.functional
+    # The autograd bench's elementwise workloads, by their names there (activations by the op table's names).
     ops = {
-        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "relu": lambda a, b: torch.relu(a),
-        "exp": lambda a, b: torch.exp(a), "tanh": lambda a, b: torch.tanh(a), "sigmoid": lambda a, b: torch.sigmoid(a),
+        "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "exp": lambda a, b: torch.exp(a),
+        "relu": lambda a, b: torch.relu(a), "leakyRelu": lambda a, b: F.leaky_relu(a),
+        "sigmoid": lambda a, b: torch.sigmoid(a), "tanh": lambda a, b: torch.tanh(a),
+        "gelu": lambda a, b: F.gelu(a), "softplus": lambda a, b: F.softplus(a),
+        "silu": lambda a, b: F.silu(a),
     }
     for name, f in ops.items():
         for label, size in (("4K", 4 << 10), ("256K", 256 << 10), ("16M", 16 << 20)):

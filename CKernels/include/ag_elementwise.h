@@ -4,65 +4,47 @@
 
 #include "ag_runtime.h"
 
-/** Unary operations; `p0`/`p1` are their parameters where they have any. */
-typedef enum {
-    AG_NEG = 0,
-    AG_EXP,
-    AG_LOG,
-    AG_SQRT,
-    AG_ABS,
-    AG_SIN,
-    AG_COS,
-    AG_TANH,
-    AG_SIGMOID,
-    AG_RELU,
-    AG_LEAKY_RELU, /* p0: negative slope */
-    AG_SOFTPLUS,   /* log(1 + exp(x)), computed stably */
-    AG_GELU,       /* x * Phi(x), the exact (erf) form */
-    AG_SIGN,       /* -1, 0 or 1 (NaN stays NaN) */
-    AG_CLAMP,      /* p0: lower bound, p1: upper bound */
-    AG_SQUARE,
-    AG_RECIPROCAL,
-    AG_AFFINE,     /* x * p0 + p1: tensor-scalar arithmetic */
-} ag_unary_op;
+#include "ag_elementwise_ops.h"
 
-/** y[i] = op(x[i]) for i < n. Contiguous buffers; `y` may equal `x`. */
+#define AG_ENUM_ROW_(ID, ...) ID,
+
+/** Unary operations, one per row of AG_UNARY_OPS (ag_elementwise_ops.h). */
+typedef enum { AG_UNARY_OPS(AG_ENUM_ROW_) AG_UNARY_OP_COUNT } ag_unary_op;
+
+/** Binary operations, one per row of AG_BINARY_OPS. */
+typedef enum { AG_BINARY_OPS(AG_ENUM_ROW_) AG_BINARY_OP_COUNT } ag_binary_op;
+
+/** What a unary op's derivative kernel reads besides the gradient. */
+typedef enum { AG_READS_NONE = 0, AG_READS_INPUT, AG_READS_OUTPUT } ag_reads;
+
+/** The op's name in its table row (a static string). NULL for an unknown op. */
+const char *ag_unary_name(ag_unary_op op);
+
+/** What the derivative of `op` reads: its input x, its output y, or neither. */
+ag_reads ag_unary_reads(ag_unary_op op);
+
+/** 1 when `op` has a hand-vectorised float32 kernel for the running CPU's SIMD level. */
+int ag_unary_has_vector_kernel(ag_unary_op op);
+
+/** The op's name in its table row (a static string). NULL for an unknown op. */
+const char *ag_binary_name(ag_binary_op op);
+
+/**
+ * y[i] = op(x[i]) for i < n, with the op's parameters p0, p1 (see its row).
+ * Contiguous buffers; `y` may equal `x`. An op code outside the table stops
+ * the process with a message.
+ */
 void ag_unary(ag_unary_op op, ag_dtype dt, size_t n, const void *x, void *y,
               double p0, double p1);
 
 /**
- * Derivative kernels used by backward passes. Each computes
- * out[i] = g[i] * f'(...) from a saved tensor `a` (the input x or the output y
- * of the forward op, as named) and the incoming gradient `g`.
+ * The derivative kernel of a unary op: out[i] = g[i] * f'(...) from the saved
+ * tensor `a` (the input x or the output y of the forward op, as
+ * `ag_unary_reads(op)` says; for AG_READS_NONE any buffer of n elements, e.g. `g`) and the incoming
+ * gradient `g`. Contiguous buffers; `out` may equal `a` or `g`.
  */
-typedef enum {
-    AG_TANH_BACKWARD = 0,    /* a = y: g * (1 - y^2) */
-    AG_SIGMOID_BACKWARD,     /* a = y: g * y * (1 - y) */
-    AG_RELU_BACKWARD,        /* a = x: g * (x > 0) */
-    AG_LEAKY_RELU_BACKWARD,  /* a = x: g * (x > 0 ? 1 : p0) */
-    AG_GELU_BACKWARD,        /* a = x: g * (Phi(x) + x phi(x)) */
-} ag_unary_backward_op;
-
-/** out[i] = g[i] * f'(a[i]) for the derivative named by `op`. Contiguous buffers. */
-void ag_unary_backward(ag_unary_backward_op op, ag_dtype dt, size_t n,
-                       const void *a, const void *g, void *out, double p0);
-
-/** Binary operations. Comparisons write 1 or 0 in the input's dtype. */
-typedef enum {
-    AG_ADD = 0,
-    AG_SUB,
-    AG_MUL,
-    AG_DIV,
-    AG_POW,
-    AG_MAXIMUM, /* NaN propagates */
-    AG_MINIMUM, /* NaN propagates */
-    AG_EQ,
-    AG_NE,
-    AG_LT,
-    AG_LE,
-    AG_GT,
-    AG_GE,
-} ag_binary_op;
+void ag_unary_backward(ag_unary_op op, ag_dtype dt, size_t n, const void *a, const void *g,
+                       void *out, double p0, double p1);
 
 /**
  * out = op(a, b) with broadcasting. `shape` is the output shape (rank `ndim`),

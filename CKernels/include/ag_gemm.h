@@ -22,11 +22,10 @@ void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,
 
 /**
  * The GEMM epilogue of a fully connected layer, in place on y [rows, cols]:
- * y[i, j] = act(y[i, j] + bias[j]), with `act` one of AG_RELU, AG_LEAKY_RELU
- * (slope p0), AG_TANH, AG_SIGMOID, or AG_AFFINE with p0 = 1, p1 = 0 for none.
- * `bias` may be NULL.
+ * y[i, j] = act(y[i, j] + bias[j]), with `act` any unary op and its
+ * parameters p0, p1 (AG_AFFINE with p0 = 1, p1 = 0 for none). `bias` may be NULL.
  */
 void ag_bias_activation(ag_dtype dt, size_t rows, size_t cols, void *y, const void *bias,
-                        ag_unary_op act, double p0);
+                        ag_unary_op act, double p0, double p1);
 
 #endif

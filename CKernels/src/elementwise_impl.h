@@ -7,45 +7,105 @@
 #define AG_CAT(a, b) AG_CAT2(a, b)
 #define FN(name) AG_CAT(name, SFX)
 
-/* ---- unary -------------------------------------------------------------- */
+/* ---- scalar helpers the op table's expressions call ------------------- */
 
-AG_INLINE T FN(sigmoid1)(T x) {
+#define ag_s_sign FN(ag_s_sign)
+#define ag_s_clamp FN(ag_s_clamp)
+#define ag_s_relu FN(ag_s_relu)
+#define ag_s_sigmoid FN(ag_s_sigmoid)
+#define ag_s_softplus FN(ag_s_softplus)
+#define ag_s_softplus_d FN(ag_s_softplus_d)
+#define ag_s_gelu FN(ag_s_gelu)
+#define ag_s_gelu_d FN(ag_s_gelu_d)
+#define ag_s_silu FN(ag_s_silu)
+#define ag_s_silu_d FN(ag_s_silu_d)
+
+/* -1, 0 or 1; ±0 and NaN stay as they are. */
+AG_INLINE T ag_s_sign(T x) { return x > 0 ? (T)1 : (x < 0 ? (T)-1 : x * 0); }
+
+AG_INLINE T ag_s_clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+/* max(x, 0); NaN stays NaN. */
+AG_INLINE T ag_s_relu(T x) { return x > 0 ? x : (x != x ? x : (T)0); }
+
+/* 1 / (1 + e^-x) without overflow. */
+AG_INLINE T ag_s_sigmoid(T x) {
     if (x >= 0) return (T)1 / ((T)1 + exp(-x));
     T e = exp(x);
     return e / ((T)1 + e);
 }
 
-AG_INLINE void FN(unary_body)(ag_unary_op op, size_t n, const T *restrict x, T *y, T p0, T p1) {
+/* log(1 + e^(beta x)) / beta, computed stably; x itself where beta x > threshold. */
+AG_INLINE T ag_s_softplus(T x, T beta, T threshold) {
+    T z = beta * x;
+    if (z > threshold) return x;
+    return ((z > 0 ? z : (T)0) + log1p(exp(-fabs(z)))) / beta;
+}
+
+/* softplus'(x) = sigmoid(beta x), 1 where beta x > threshold. */
+AG_INLINE T ag_s_softplus_d(T x, T beta, T threshold) {
+    T z = beta * x;
+    return z > threshold ? (T)1 : ag_s_sigmoid(z);
+}
+
+/* Phi(x), the standard normal CDF, accurate in both tails. */
+AG_INLINE T FN(ag_s_normal_cdf)(T x) {
     const T sqrt1_2 = (T)0.70710678118654752440;
+    return x < 0 ? (T)0.5 * erfc(-x * sqrt1_2) : (T)0.5 * ((T)1 + erf(x * sqrt1_2));
+}
+
+/* x Phi(x): +inf at +inf, 0 at -inf (x Phi(x) -> 0), NaN for NaN. */
+AG_INLINE T ag_s_gelu(T x) {
+    if (isinf(x)) return x > 0 ? x : (T)-0.0;
+    return x * FN(ag_s_normal_cdf)(x);
+}
+
+/* Phi(x) + x phi(x); its limits are 1 and 0. */
+AG_INLINE T ag_s_gelu_d(T x) {
+    const T inv_sqrt_2pi = (T)0.39894228040143267794;
+    if (isinf(x)) return x > 0 ? (T)1 : (T)0;
+    return FN(ag_s_normal_cdf)(x) + x * inv_sqrt_2pi * exp((T)-0.5 * x * x);
+}
+
+/* x sigmoid(x): +inf at +inf, 0 at -inf. */
+AG_INLINE T ag_s_silu(T x) {
+    if (isinf(x)) return x > 0 ? x : (T)-0.0;
+    return x * ag_s_sigmoid(x);
+}
+
+/* sigmoid(x) (1 + x (1 - sigmoid(x))); its limits are 1 and 0. */
+AG_INLINE T ag_s_silu_d(T x) {
+    if (isinf(x)) return x > 0 ? (T)1 : (T)0;
+    T s = ag_s_sigmoid(x);
+    return s * ((T)1 + x * ((T)1 - s));
+}
+
+/* ---- unary: forward and derivative loops, generated from AG_UNARY_OPS ---- */
+
+#define AG_UNARY_CASE_(ID, NAME, COST, READS, FORWARD, DERIVATIVE) \
+    case ID: for (size_t i = 0; i < n; i++) { T x = xs[i]; y[i] = (FORWARD); } break;
+#define AG_UNARY_BACKWARD_CASE_(ID, NAME, COST, READS, FORWARD, DERIVATIVE) \
+    case ID: for (size_t i = 0; i < n; i++) { T a = as[i], g = gs[i]; (void)a; out[i] = (DERIVATIVE); } break;
+
+AG_INLINE void FN(unary_body)(ag_unary_op op, size_t n, const T *xs, T *y, T p0, T p1) {
+    (void)p0, (void)p1;
     switch (op) {
-    case AG_NEG: for (size_t i = 0; i < n; i++) y[i] = -x[i]; break;
-    case AG_EXP: for (size_t i = 0; i < n; i++) y[i] = exp(x[i]); break;
-    case AG_LOG: for (size_t i = 0; i < n; i++) y[i] = log(x[i]); break;
-    case AG_SQRT: for (size_t i = 0; i < n; i++) y[i] = sqrt(x[i]); break;
-    case AG_ABS: for (size_t i = 0; i < n; i++) y[i] = fabs(x[i]); break;
-    case AG_SIN: for (size_t i = 0; i < n; i++) y[i] = sin(x[i]); break;
-    case AG_COS: for (size_t i = 0; i < n; i++) y[i] = cos(x[i]); break;
-    case AG_TANH: for (size_t i = 0; i < n; i++) y[i] = tanh(x[i]); break;
-    case AG_SIGMOID: for (size_t i = 0; i < n; i++) y[i] = FN(sigmoid1)(x[i]); break;
-    case AG_RELU: for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : (x[i] != x[i] ? x[i] : (T)0); break;
-    case AG_LEAKY_RELU: for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * p0; break;
-    case AG_SOFTPLUS:
-        for (size_t i = 0; i < n; i++) y[i] = (x[i] > 0 ? x[i] : (T)0) + log1p(exp(-fabs(x[i])));
-        break;
-    case AG_GELU:
-        for (size_t i = 0; i < n; i++) y[i] = (T)0.5 * x[i] * ((T)1 + erf(x[i] * sqrt1_2));
-        break;
-    case AG_SIGN:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? (T)1 : (x[i] < 0 ? (T)-1 : x[i] * 0);
-        break;
-    case AG_CLAMP:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] < p0 ? p0 : (x[i] > p1 ? p1 : x[i]);
-        break;
-    case AG_SQUARE: for (size_t i = 0; i < n; i++) y[i] = x[i] * x[i]; break;
-    case AG_RECIPROCAL: for (size_t i = 0; i < n; i++) y[i] = (T)1 / x[i]; break;
-    case AG_AFFINE: for (size_t i = 0; i < n; i++) y[i] = x[i] * p0 + p1; break;
+    AG_UNARY_OPS(AG_UNARY_CASE_)
+    case AG_UNARY_OP_COUNT: break;
     }
 }
+
+AG_INLINE void FN(unary_backward_body)(ag_unary_op op, size_t n, const T *as, const T *gs, T *out,
+                                       T p0, T p1) {
+    (void)p0, (void)p1;
+    switch (op) {
+    AG_UNARY_OPS(AG_UNARY_BACKWARD_CASE_)
+    case AG_UNARY_OP_COUNT: break;
+    }
+}
+
+#undef AG_UNARY_CASE_
+#undef AG_UNARY_BACKWARD_CASE_
 
 AG_AVX2 static void FN(unary_avx2)(ag_unary_op op, size_t n, const T *x, T *y, T p0, T p1) {
     FN(unary_body)(op, n, x, y, p0, p1);
@@ -59,7 +119,7 @@ typedef struct { ag_unary_op op; const T *x; T *y; T p0, p1; } FN(unary_job);
 static void FN(unary_range)(void *ctx, size_t begin, size_t end) {
     const FN(unary_job) *j = ctx;
 #ifdef AG_VECTOR_MATH
-    /* Transcendental float32 ops have hand-vectorized forms (vmath_avx2.h). */
+    /* Ops registered in AG_UNARY_VEC_F32 have hand-vectorized forms (vmath_avx2.h). */
     if (ag_simd_enabled() && AG_VECTOR_MATH(j->op, end - begin, j->x + begin, j->y + begin)) return;
 #endif
     if (ag_simd_enabled())
@@ -70,66 +130,45 @@ static void FN(unary_range)(void *ctx, size_t begin, size_t end) {
 
 static void FN(unary)(ag_unary_op op, size_t n, const T *x, T *y, double p0, double p1) {
     FN(unary_job) job = {op, x, y, (T)p0, (T)p1};
-    int cheap = op == AG_NEG || op == AG_ABS || op == AG_RELU || op == AG_LEAKY_RELU ||
-                op == AG_SIGN || op == AG_CLAMP || op == AG_SQUARE || op == AG_AFFINE;
-    ag_parallel_for(n, cheap ? AG_GRAIN_CHEAP : AG_GRAIN_COSTLY, FN(unary_range), &job);
+    ag_parallel_for(n, ag_unary_grain(op), FN(unary_range), &job);
 }
 
-/* ---- derivatives of unary ops ------------------------------------------- */
-
-AG_INLINE void FN(unary_backward_body)(ag_unary_backward_op op, size_t n, const T *restrict a,
-                                       const T *restrict g, T *restrict out, T p0) {
-    const T sqrt1_2 = (T)0.70710678118654752440;
-    const T inv_sqrt_2pi = (T)0.39894228040143267794;
-    switch (op) {
-    case AG_TANH_BACKWARD:
-        for (size_t i = 0; i < n; i++) out[i] = g[i] * ((T)1 - a[i] * a[i]);
-        break;
-    case AG_SIGMOID_BACKWARD:
-        for (size_t i = 0; i < n; i++) out[i] = g[i] * a[i] * ((T)1 - a[i]);
-        break;
-    case AG_RELU_BACKWARD:
-        for (size_t i = 0; i < n; i++) out[i] = a[i] > 0 ? g[i] : (T)0;
-        break;
-    case AG_LEAKY_RELU_BACKWARD:
-        for (size_t i = 0; i < n; i++) out[i] = a[i] > 0 ? g[i] : g[i] * p0;
-        break;
-    case AG_GELU_BACKWARD:
-        for (size_t i = 0; i < n; i++) {
-            T x = a[i];
-            T cdf = (T)0.5 * ((T)1 + erf(x * sqrt1_2));
-            T pdf = inv_sqrt_2pi * exp((T)-0.5 * x * x);
-            out[i] = g[i] * (cdf + x * pdf);
-        }
-        break;
-    }
+AG_AVX2 static void FN(unary_backward_avx2)(ag_unary_op op, size_t n, const T *a, const T *g, T *out,
+                                            T p0, T p1) {
+    FN(unary_backward_body)(op, n, a, g, out, p0, p1);
+}
+static void FN(unary_backward_portable)(ag_unary_op op, size_t n, const T *a, const T *g, T *out,
+                                        T p0, T p1) {
+    FN(unary_backward_body)(op, n, a, g, out, p0, p1);
 }
 
-AG_AVX2 static void FN(unary_backward_avx2)(ag_unary_backward_op op, size_t n, const T *a,
-                                            const T *g, T *out, T p0) {
-    FN(unary_backward_body)(op, n, a, g, out, p0);
-}
-static void FN(unary_backward_portable)(ag_unary_backward_op op, size_t n, const T *a,
-                                        const T *g, T *out, T p0) {
-    FN(unary_backward_body)(op, n, a, g, out, p0);
-}
-
-typedef struct { ag_unary_backward_op op; const T *a, *g; T *out; T p0; } FN(unary_backward_job);
+typedef struct { ag_unary_op op; const T *a, *g; T *out; T p0, p1; } FN(unary_backward_job);
 
 static void FN(unary_backward_range)(void *ctx, size_t begin, size_t end) {
     const FN(unary_backward_job) *j = ctx;
     if (ag_simd_enabled())
-        FN(unary_backward_avx2)(j->op, end - begin, j->a + begin, j->g + begin, j->out + begin, j->p0);
+        FN(unary_backward_avx2)(j->op, end - begin, j->a + begin, j->g + begin, j->out + begin, j->p0, j->p1);
     else
-        FN(unary_backward_portable)(j->op, end - begin, j->a + begin, j->g + begin, j->out + begin, j->p0);
+        FN(unary_backward_portable)(j->op, end - begin, j->a + begin, j->g + begin, j->out + begin, j->p0,
+                                    j->p1);
 }
 
-static void FN(unary_backward)(ag_unary_backward_op op, size_t n, const T *a, const T *g, T *out,
-                               double p0) {
-    FN(unary_backward_job) job = {op, a, g, out, (T)p0};
-    size_t grain = op == AG_GELU_BACKWARD ? AG_GRAIN_COSTLY : AG_GRAIN_CHEAP;
-    ag_parallel_for(n, grain, FN(unary_backward_range), &job);
+static void FN(unary_backward)(ag_unary_op op, size_t n, const T *a, const T *g, T *out, double p0,
+                               double p1) {
+    FN(unary_backward_job) job = {op, a, g, out, (T)p0, (T)p1};
+    ag_parallel_for(n, ag_unary_grain(op), FN(unary_backward_range), &job);
 }
+
+#undef ag_s_sign
+#undef ag_s_clamp
+#undef ag_s_relu
+#undef ag_s_sigmoid
+#undef ag_s_softplus
+#undef ag_s_softplus_d
+#undef ag_s_gelu
+#undef ag_s_gelu_d
+#undef ag_s_silu
+#undef ag_s_silu_d
 
 /* ---- binary with broadcasting ------------------------------------------- */
 
@@ -141,38 +180,31 @@ static void FN(unary_backward)(ag_unary_backward_op op, size_t n, const T *a, co
         const T *restrict A = (const T *)p[1];                                       \
         const T *restrict B = (const T *)p[2];                                       \
         if (sa == 1 && sb == 1) {                                                    \
-            for (size_t i = 0; i < n; i++) { T a = A[i], b = B[i]; o[i] = (EXPR); }  \
+            for (size_t i = 0; i < n; i++) { T a = A[i], b = B[i]; o[i] = (T)(EXPR); }  \
         } else if (sa == 1 && sb == 0) {                                             \
             const T b = B[0];                                                        \
-            for (size_t i = 0; i < n; i++) { T a = A[i]; o[i] = (EXPR); }            \
+            for (size_t i = 0; i < n; i++) { T a = A[i]; o[i] = (T)(EXPR); }            \
         } else if (sa == 0 && sb == 1) {                                             \
             const T a = A[0];                                                        \
-            for (size_t i = 0; i < n; i++) { T b = B[i]; o[i] = (EXPR); }            \
+            for (size_t i = 0; i < n; i++) { T b = B[i]; o[i] = (T)(EXPR); }            \
         } else {                                                                     \
             for (size_t i = 0; i < n; i++) {                                         \
                 T a = A[(int64_t)i * sa], b = B[(int64_t)i * sb];                    \
-                o[i] = (EXPR);                                                       \
+                o[i] = (T)(EXPR);                                                    \
             }                                                                        \
         }                                                                            \
     } while (0)
 
+#define AG_BINARY_CASE_(ID, NAME, COST, EXPR) case ID: AG_BINARY_LOOPS(EXPR); break;
+
 AG_INLINE void FN(binary_body)(ag_binary_op op, size_t n, char *const *p, int64_t sa, int64_t sb) {
     switch (op) {
-    case AG_ADD: AG_BINARY_LOOPS(a + b); break;
-    case AG_SUB: AG_BINARY_LOOPS(a - b); break;
-    case AG_MUL: AG_BINARY_LOOPS(a * b); break;
-    case AG_DIV: AG_BINARY_LOOPS(a / b); break;
-    case AG_POW: AG_BINARY_LOOPS(pow(a, b)); break;
-    case AG_MAXIMUM: AG_BINARY_LOOPS((a != a || a > b) ? a : b); break;
-    case AG_MINIMUM: AG_BINARY_LOOPS((a != a || a < b) ? a : b); break;
-    case AG_EQ: AG_BINARY_LOOPS(a == b ? (T)1 : (T)0); break;
-    case AG_NE: AG_BINARY_LOOPS(a != b ? (T)1 : (T)0); break;
-    case AG_LT: AG_BINARY_LOOPS(a < b ? (T)1 : (T)0); break;
-    case AG_LE: AG_BINARY_LOOPS(a <= b ? (T)1 : (T)0); break;
-    case AG_GT: AG_BINARY_LOOPS(a > b ? (T)1 : (T)0); break;
-    case AG_GE: AG_BINARY_LOOPS(a >= b ? (T)1 : (T)0); break;
+    AG_BINARY_OPS(AG_BINARY_CASE_)
+    case AG_BINARY_OP_COUNT: break;
     }
 }
+
+#undef AG_BINARY_CASE_
 
 AG_AVX2 static void FN(binary_avx2)(ag_binary_op op, size_t n, char *const *p, int64_t sa, int64_t sb) {
     FN(binary_body)(op, n, p, sa, sb);

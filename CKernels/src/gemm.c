@@ -100,7 +100,7 @@ typedef struct {
     char *y;
     const char *bias;
     ag_unary_op act;
-    double p0;
+    double p0, p1;
 } epilogue_job;
 
 /* Rows [begin, end): add the bias row, then the activation, one row at a time
@@ -121,16 +121,16 @@ static void epilogue_rows(void *ctx, size_t begin, size_t end) {
                 for (size_t c = 0; c < j->cols; c++) y[c] += b[c];
             }
         }
-        if (!(j->act == AG_AFFINE && j->p0 == 1)) {
+        if (!(j->act == AG_AFFINE && j->p0 == 1 && j->p1 == 0)) {
             /* One row is below every threading grain: ag_unary stays on this thread. */
-            ag_unary(j->act, j->dt, j->cols, row, row, j->p0, 0);
+            ag_unary(j->act, j->dt, j->cols, row, row, j->p0, j->p1);
         }
     }
 }
 
 void ag_bias_activation(ag_dtype dt, size_t rows, size_t cols, void *y, const void *bias,
-                        ag_unary_op act, double p0) {
-    epilogue_job job = {dt, cols, y, bias, act, p0};
+                        ag_unary_op act, double p0, double p1) {
+    epilogue_job job = {dt, cols, y, bias, act, p0, p1};
     size_t grain = cols ? AG_GRAIN_COSTLY / cols + 1 : rows;
     ag_parallel_for(rows, grain, epilogue_rows, &job);
 }

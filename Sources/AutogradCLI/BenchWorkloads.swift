@@ -15,7 +15,7 @@ enum Workloads {
             list.append(gemmRaw(n, machine))
         }
         list.append(Workload(name: "memcpy_16M", unit: "GB/s") { _ in (machine.memcpyBytesPerSecond / 1e9, nil) })
-        for op in ["add", "mul", "relu", "exp", "tanh", "sigmoid"] {
+        for op in elementwiseOps {
             for (label, size) in elementwiseSizes {
                 list.append(elementwise(op, label, size, machine))
             }
@@ -75,22 +75,30 @@ enum Workloads {
         }
     }
 
-    static func elementwise(_ op: String, _ label: String, _ size: Int, _ machine: Machine) -> Workload {
-        Workload(name: "\(op)_f32_\(label)", unit: "Gelem/s") { reps in
+    /// An elementwise workload: its name and the op, of one or two inputs.
+    struct ElementwiseOp {
+        let name: String
+        let arity: Int
+        let f: (Tensor, Tensor) -> Tensor
+    }
+
+    /// add, mul, exp and every activation of the op table (a new row gets
+    /// its workloads here without edits).
+    static var elementwiseOps: [ElementwiseOp] {
+        [ElementwiseOp(name: "add", arity: 2) { $0 + $1 },
+         ElementwiseOp(name: "mul", arity: 2) { $0 * $1 },
+         ElementwiseOp(name: "exp", arity: 1) { a, _ in exp(a) }]
+            + Activation.allCases.map { act in ElementwiseOp(name: act.name, arity: 1) { a, _ in act(a) } }
+    }
+
+    static func elementwise(_ op: ElementwiseOp, _ label: String, _ size: Int, _ machine: Machine) -> Workload {
+        Workload(name: "\(op.name)_f32_\(label)", unit: "Gelem/s") { reps in
             var rng = RandomGenerator(seed: 2)
             let a = Tensor.randn([size], using: &rng), b = Tensor.randn([size], using: &rng)
-            let f: () -> Tensor = switch op {
-            case "add": { a + b }
-            case "mul": { a * b }
-            case "relu": { relu(a) }
-            case "exp": { exp(a) }
-            case "tanh": { tanh(a) }
-            default: { sigmoid(a) }
-            }
-            let t = Timer.median(repetitions: reps) { _ = f() }
+            let t = Timer.median(repetitions: reps) { _ = op.f(a, b) }
             let rate = Double(size) / t
             // Memory-bound sizes are compared with memcpy: 12 bytes per element for a binary op, 8 for a unary one.
-            let bytes = op == "add" || op == "mul" ? 12.0 : 8.0
+            let bytes = op.arity == 2 ? 12.0 : 8.0
             return (rate / 1e9, size >= 16 << 20 ? rate * bytes / machine.memcpyBytesPerSecond : nil)
         }
     }

@@ -93,7 +93,7 @@ struct CompileTests {
         var rng = RandomGenerator(seed: UInt64(seed) + 40)
         let depth = Int.random(in: 1...6, using: &rng)
         let hidden = (0..<depth).map { _ in Int.random(in: 1...24, using: &rng) }
-        let activations: [Activation] = [.relu, .tanh, .sigmoid, .gelu, .leakyRelu, .softplus]
+        let activations = Activation.allCases
         let activation = activations[Int.random(in: 0..<activations.count, using: &rng)]
         let (features, classes, rows) = (Int.random(in: 1...9, using: &rng), Int.random(in: 2...5, using: &rng),
                                          Int.random(in: 1...17, using: &rng))
@@ -297,15 +297,9 @@ struct CompileTests {
     /// A hand-written layer, `act(matmul(x, w) + b)`, becomes one GEMM with
     /// a bias-and-activation epilogue; in a training step too, with the
     /// eager trajectory.
-    @Test(arguments: ["relu", "tanh", "none"])
-    func handWrittenLayersBecomeGemmEpilogues(_ activation: String) {
-        func act(_ z: Tensor) -> Tensor {
-            switch activation {
-            case "relu": relu(z)
-            case "tanh": tanh(z)
-            default: z
-            }
-        }
+    @Test(arguments: Activation.allCases.map(Optional.some) + [nil])
+    func handWrittenLayersBecomeGemmEpilogues(_ activation: Activation?) {
+        func act(_ z: Tensor) -> Tensor { activation?(z) ?? z }
         var rng = RandomGenerator(seed: 21)
         let w = Tensor.randn([6, 4], using: &rng), b = Tensor.randn([4], using: &rng)
         let infer = compile { (x: Tensor) in act(matmul(x, w) + b) }
@@ -313,7 +307,7 @@ struct CompileTests {
         _ = infer(Tensor.randn([5, 6], using: &rng))
         expectClose(infer(x).scalars, act(matmul(x, w) + b).scalars, tolerance: 1e-6, "inference")
         let report = infer.memoryReport(for: [x])!
-        #expect(report.nodes == 1 && report.fusedNodes == (activation == "none" ? 1 : 2), "\(report)")
+        #expect(report.nodes == 1 && report.fusedNodes == (activation == nil ? 1 : 2), "\(report)")
         #expect(infer.dot(for: [x])!.contains("matmul+bias"))
 
         func copy(_ t: Tensor) -> Tensor { Tensor(shape: t.shape, scalars: t.scalars).requiringGrad() }

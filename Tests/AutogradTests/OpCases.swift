@@ -56,7 +56,15 @@ enum OpCases {
     /// over each axis and several axes.
     static let all: [OpCase] = elementwise + broadcasting + nonContiguous + reductions + structural + nn
 
-    static let elementwise: [OpCase] = [
+    /// Every activation row of the op table, as a function and fused after a linear layer.
+    static let activations: [OpCase] = Activation.allCases.flatMap { act in
+        [unary(act.name) { act($0) },
+         OpCase(name: "linear+\(act.name)", shapes: [[4, 3], [2, 3], [2]]) {
+             linear($0[0], weight: $0[1], bias: $0[2], activation: act)
+         }]
+    }
+
+    static let elementwise: [OpCase] = activations + [
         unary("neg") { -$0 },
         unary("exp") { exp($0) },
         unary("log", .positive) { log($0) },
@@ -64,12 +72,8 @@ enum OpCases {
         unary("abs") { abs($0) },
         unary("sin") { sin($0) },
         unary("cos") { cos($0) },
-        unary("tanh") { tanh($0) },
-        unary("sigmoid") { sigmoid($0) },
-        unary("relu") { relu($0) },
-        unary("leakyRelu") { leakyRelu($0, negativeSlope: 0.2) },
-        unary("softplus") { softplus($0) },
-        unary("gelu") { gelu($0) },
+        unary("leakyRelu slope 0.2") { leakyRelu($0, negativeSlope: 0.2) },
+        unary("softplus beta 2 threshold 1") { softplus($0, beta: 2, threshold: 1) },
         unary("squared") { $0.squared() },
         unary("reciprocal", .positive) { $0.reciprocal() },
         unary("clamped") { $0.clamped(min: -0.5, max: 0.7) },
@@ -178,20 +182,8 @@ enum OpCases {
         OpCase(name: "linear layer + tanh", shapes: [[4, 3], [3, 2], [2]]) { tanh(matmul($0[0], $0[1]) + $0[2]) },
         OpCase(name: "fused linear", shapes: [[4, 3], [2, 3], [2]]) { linear($0[0], weight: $0[1], bias: $0[2]) },
         OpCase(name: "fused linear no bias, 3-D input", shapes: [[2, 2, 3], [4, 3]]) { linear($0[0], weight: $0[1]) },
-        OpCase(name: "fused linear+relu", shapes: [[4, 3], [2, 3], [2]]) {
-            linear($0[0], weight: $0[1], bias: $0[2], activation: .relu)
-        },
-        OpCase(name: "fused linear+leakyRelu", shapes: [[4, 3], [2, 3], [2]]) {
-            linear($0[0], weight: $0[1], bias: $0[2], activation: .leakyRelu)
-        },
-        OpCase(name: "fused linear+tanh", shapes: [[4, 3], [2, 3], [2]]) {
-            linear($0[0], weight: $0[1], bias: $0[2], activation: .tanh)
-        },
-        OpCase(name: "fused linear+sigmoid", shapes: [[4, 3], [2, 3], [2]]) {
-            linear($0[0], weight: $0[1], bias: $0[2], activation: .sigmoid)
-        },
-        OpCase(name: "linear+gelu (unfused)", shapes: [[4, 3], [2, 3], [2]]) {
-            linear($0[0], weight: $0[1], bias: $0[2], activation: .gelu)
+        OpCase(name: "fused linear+leakyRelu slope -0.5 (unfusable)", shapes: [[4, 3], [2, 3], [2]]) {
+            linear($0[0], weight: $0[1], bias: $0[2], activation: .leakyRelu(negativeSlope: -0.5))
         },
     ]
 }

@@ -2,15 +2,16 @@ import CKernels
 
 /// `act(a · b + bias)` as one GEMM and one pass that adds the bias and
 /// applies the activation — the GEMM epilogue — made by the compiler from a
-/// traced `matmul`, a row-bias `+` and optionally a ReLU, leaky ReLU, tanh
-/// or sigmoid (the hand-written form of what ``linear(_:weight:bias:activation:)``
+/// traced `matmul`, a row-bias `+` and optionally an activation row of the
+/// op table (the hand-written form of what ``linear(_:weight:bias:activation:)``
 /// does). Exists only in compiled plans: the ops it replaced carry the derivatives.
 struct GemmEpilogue: PlanOnlyPrimitive {
-    let activation: ag_unary_op
-    let p0: Double
-    let activationName: String?
+    /// nil for none.
+    let activation: UnaryOp?
 
-    var name: String { "matmul+bias" + (activationName.map { "+" + $0 } ?? "") }
+    var name: String { "matmul+bias" + (activation.map { "+" + $0.name } ?? "") }
+
+    var identity: OpIdentity? { OpIdentity(self, [activation?.identity]) }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] { [inputs[0][0], inputs[1][1]] }
 
@@ -31,15 +32,15 @@ struct GemmEpilogue: PlanOnlyPrimitive {
     }
 
     private func epilogue(_ bias: Tensor, _ y: Tensor) {
-        ag_bias_activation(y.dtype.c, y.shape[0], y.shape[1], y.pointer, bias.pointer, activation, p0)
+        let act = activation ?? UnaryOp.affineRow
+        ag_bias_activation(y.dtype.c, y.shape[0], y.shape[1], y.pointer, bias.pointer, act.kernel, act.p0, act.p1)
     }
 }
 
 extension Graph {
     /// Folds `matmul(a, b) + bias` (bias [n] or [1, n] on an [m, n] product)
-    /// and, when the sum has no other reader, a following ReLU, leaky ReLU,
-    /// tanh or sigmoid, into one ``GemmEpilogue`` node. Returns how many
-    /// nodes were folded away.
+    /// and, when the sum has no other reader, a following activation row,
+    /// into one ``GemmEpilogue`` node. Returns how many nodes were folded away.
     mutating func fuseGemmEpilogues() -> Int {
         let soleReader = soleReaders()
 
@@ -48,7 +49,8 @@ extension Graph {
             guard case .op(let op) = nodes[m].kind, op is MatMul, let mOut = nodes[m].output,
                   values[mOut].shape.count == 2, values[mOut].isContiguous, values[mOut].offset == 0,
                   nodes[m].inputs.allSatisfy({ values[$0].shape.count == 2 }),
-                  let a = soleReader[m], case .op(let add as BinaryOp) = nodes[a].kind, add.kernel == AG_ADD,
+                  let a = soleReader[m], case .op(let add) = nodes[a].kind,
+                  case .binary(AG_ADD) = FusedElementwise.kernel(of: add),
                   let aOut = nodes[a].output, values[aOut].shape == values[mOut].shape, values[aOut].isContiguous
             else { continue }
             let n = values[mOut].shape[1]
@@ -57,17 +59,14 @@ extension Graph {
             else { continue }
 
             var tail = a
-            var kernel = AG_AFFINE, p0 = 1.0, activationName: String?
-            if let r = soleReader[a], case .op(let u as UnaryOp) = nodes[r].kind,
-               [AG_RELU, AG_LEAKY_RELU, AG_TANH, AG_SIGMOID].contains(u.kernel) {
+            var activation: UnaryOp?
+            if let r = soleReader[a], case .op(let op) = nodes[r].kind,
+               case .unary(let u) = FusedElementwise.kernel(of: op), u.role == .activation {
                 tail = r
-                kernel = u.kernel
-                p0 = u.kernel == AG_LEAKY_RELU ? u.p0 : 0
-                activationName = u.name
+                activation = u
             }
             let members = tail == a ? [m, a] : [m, a, tail]
-            fold(members, into: tail, op: GemmEpilogue(activation: kernel, p0: p0, activationName: activationName),
-                 inputs: nodes[m].inputs + [bias])
+            fold(members, into: tail, op: GemmEpilogue(activation: activation), inputs: nodes[m].inputs + [bias])
             folded += members.count - 1
         }
         return folded

@@ -14,14 +14,8 @@ struct FusedElementwise: PlanOnlyPrimitive {
         case input(Int)
     }
 
-    enum Kernel {
-        case unary(ag_unary_op, Double, Double)
-        case binary(ag_binary_op)
-        case unaryBackward(ag_unary_backward_op, Double)
-    }
-
     struct Step {
-        let kernel: Kernel
+        let kernel: ElementwiseKernel
         let operands: [Operand]
         let name: String
     }
@@ -34,14 +28,8 @@ struct FusedElementwise: PlanOnlyPrimitive {
     var name: String { "fused(" + steps.map(\.name).joined(separator: "→") + ")" }
 
     /// The kernel of a traced op that can join a chain.
-    static func kernel(of op: any Primitive) -> Kernel? {
-        switch op {
-        case let u as UnaryOp: .unary(u.kernel, u.p0, u.p1)
-        case let b as BinaryOp: .binary(b.kernel)
-        case let c as Comparison: .binary(c.kernel)
-        case let u as UnaryBackwardOp: .unaryBackward(u.kernel, u.p0)
-        default: nil
-        }
+    static func kernel(of op: any Primitive) -> ElementwiseKernel? {
+        (op as? any ElementwisePrimitive)?.elementwiseKernel
     }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
@@ -68,16 +56,16 @@ struct FusedElementwise: PlanOnlyPrimitive {
             }
             for step in steps {
                 switch step.kernel {
-                case .unary(let k, let p0, let p1):
+                case .unary(let u):
                     // (A one-element operand means a one-element output: same count.)
-                    ag_unary(k, dt, count, pointer(step.operands[0]).0, out, p0, p1)
+                    ag_unary(u.kernel, dt, count, pointer(step.operands[0]).0, out, u.p0, u.p1)
                 case .binary(let k):
                     let (a, sa) = pointer(step.operands[0]), (b, sb) = pointer(step.operands[1])
                     var c = Int64(count), strideA = sa, strideB = sb
                     ag_binary(k, dt, 1, &c, a, &strideA, b, &strideB, out)
-                case .unaryBackward(let k, let p0):
+                case .unaryBackward(let u):
                     let (a, _) = pointer(step.operands[0]), (g, _) = pointer(step.operands[1])
-                    ag_unary_backward(k, dt, count, a, g, out, p0)
+                    ag_unary_backward(u.kernel, dt, count, a, g, out, u.p0, u.p1)
                 }
             }
             begin += count

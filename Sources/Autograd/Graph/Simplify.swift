@@ -1,20 +1,20 @@
 /// Graph clean-up after tracing: common subexpressions merged, then dead
 /// nodes dropped.
 extension Graph {
-    /// A key equal for two applications of the same op with the same attributes.
-    static func opKey(_ op: any Primitive) -> String {
-        switch op {
-        case let u as UnaryOp: "unary \(u.name) \(u.kernel.rawValue) \(u.p0) \(u.p1)"
-        case let u as UnaryBackwardOp: "unaryBackward \(u.name) \(u.p0)"
-        case let b as BinaryOp: "binary \(b.name)"
-        default: "\(type(of: op)) \(op.name) \(String(reflecting: op))"
-        }
+    /// What two nodes must share to be merged: the op's identity (type, name,
+    /// attributes), the input values, the kind of node and the writes it comes after.
+    private struct NodeKey: Hashable {
+        let op: OpIdentity
+        let isView: Bool
+        let inputs: [Int]
+        let after: [Int]
     }
 
-    /// Merges nodes that apply the same op to the same values (reading
-    /// in-place-written buffers at the same point), keeping the first.
+    /// Merges nodes that apply the same op (equal, non-nil ``Primitive/identity``)
+    /// to the same values (reading in-place-written buffers at the same
+    /// point), keeping the first. Ops without an identity are never merged.
     mutating func mergeCommonSubexpressions() -> Int {
-        var seen: [String: Int] = [:]
+        var seen: [NodeKey: Int] = [:]
         var replacement: [Int: Int] = [:]  // value → value
         var merged = 0
         // Buffers that more than one value views: their nodes are left alone.
@@ -22,10 +22,13 @@ extension Graph {
         for v in values { viewsOfBuffer[v.buffer] += 1 }
         for n in nodes.indices {
             nodes[n].inputs = nodes[n].inputs.map { replacement[$0] ?? $0 }
-            let key: String
+            let key: NodeKey
             switch nodes[n].kind {
             case .op(let op), .view(let op):
-                key = "\(Graph.opKey(op)) \(nodes[n].inputs) after \(nodes[n].after.sorted())"
+                guard let identity = op.identity else { continue }
+                var isView = false
+                if case .view = nodes[n].kind { isView = true }
+                key = NodeKey(op: identity, isView: isView, inputs: nodes[n].inputs, after: nodes[n].after.sorted())
             default:
                 continue
             }

@@ -1,62 +1,65 @@
-/// The activation functions as layers, and by name.
+/// The activation functions as layers: ``ActivationLayer`` makes a layer of
+/// any ``Activation`` (a row of the op table), and the classes below name
+/// the common ones as PyTorch does.
+
+extension Activation {
+    /// A fresh layer computing this activation.
+    public func layer() -> Module { ActivationLayer(self) }
+}
+
+/// A layer applying an ``Activation`` elementwise. ``Sequential`` and ``MLP``
+/// fuse it into the ``Linear`` layer before it where the activation's
+/// derivative can be read off its output.
+public class ActivationLayer: Module {
+    /// The function this layer applies.
+    public let activation: Activation
+
+    public init(_ activation: Activation) {
+        self.activation = activation
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor { activation(x) }
+}
 
 /// Elementwise max(x, 0).
-public final class ReLU: Module {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { relu(x) }
+public final class ReLU: ActivationLayer {
+    public init() { super.init(.relu) }
 }
 
 /// Elementwise x for x > 0, slope · x otherwise.
-public final class LeakyReLU: Module {
+public final class LeakyReLU: ActivationLayer {
     /// The slope used when none is given, as in PyTorch.
     public static let defaultSlope = 0.01
-    public let negativeSlope: Double
+    public var negativeSlope: Double { activation.op.p0 }
     public init(negativeSlope: Double = LeakyReLU.defaultSlope) {
-        self.negativeSlope = negativeSlope
-        super.init()
+        super.init(.leakyRelu(negativeSlope: negativeSlope))
     }
-    public override func forward(_ x: Tensor) -> Tensor { leakyRelu(x, negativeSlope: negativeSlope) }
 }
 
 /// Elementwise logistic sigmoid.
-public final class Sigmoid: Module {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { sigmoid(x) }
+public final class Sigmoid: ActivationLayer {
+    public init() { super.init(.sigmoid) }
 }
 
 /// Elementwise hyperbolic tangent.
-public final class Tanh: Module {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { tanh(x) }
+public final class Tanh: ActivationLayer {
+    public init() { super.init(.tanh) }
 }
 
 /// Elementwise GELU (exact form).
-public final class GELU: Module {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { gelu(x) }
+public final class GELU: ActivationLayer {
+    public init() { super.init(.gelu) }
 }
 
-/// Elementwise log(1 + eˣ).
-public final class Softplus: Module {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { softplus(x) }
-}
-
-/// An activation chosen by name, as on the command line.
-public enum Activation: String, CaseIterable, Sendable {
-    case relu, leakyRelu = "leaky-relu", sigmoid, tanh, gelu, softplus
-
-    /// A fresh layer computing this activation.
-    public func layer() -> Module {
-        switch self {
-        case .relu: ReLU()
-        case .leakyRelu: LeakyReLU()
-        case .sigmoid: Sigmoid()
-        case .tanh: Tanh()
-        case .gelu: GELU()
-        case .softplus: Softplus()
-        }
+/// Elementwise log(1 + e^(βx)) / β, linear beyond the threshold (PyTorch's `nn.Softplus`).
+public final class Softplus: ActivationLayer {
+    public init(beta: Double = 1, threshold: Double = 20) {
+        super.init(.softplus(beta: beta, threshold: threshold))
     }
+}
 
-    var isReLULike: Bool { self == .relu || self == .leakyRelu || self == .gelu }
+/// Elementwise x · σ(x) (PyTorch's `nn.SiLU`).
+public final class SiLU: ActivationLayer {
+    public init() { super.init(.silu) }
 }

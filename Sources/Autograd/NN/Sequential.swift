@@ -42,13 +42,14 @@ public final class Sequential: Module {
 }
 
 /// Runs layers in order, fusing each `Linear` with the activation layer after
-/// it into one op (GEMM plus a bias-and-activation epilogue).
+/// it into one op (GEMM plus a bias-and-activation epilogue) where the
+/// activation allows it (see ``linear(_:weight:bias:activation:)``).
 func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
     var h = x
     var i = 0
     while i < layers.count {
-        if let dense = layers[i] as? Linear, i + 1 < layers.count, let activation = fusableActivation(layers[i + 1]) {
-            h = dense.forward(h, activation: activation)
+        if let dense = layers[i] as? Linear, i + 1 < layers.count, let act = layers[i + 1] as? ActivationLayer {
+            h = dense.forward(h, activation: act.activation)
             i += 2
         } else {
             h = layers[i](h)
@@ -56,16 +57,6 @@ func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
         }
     }
     return h
-}
-
-private func fusableActivation(_ layer: Module) -> Activation? {
-    switch layer {
-    case is ReLU: .relu
-    case is Tanh: .tanh
-    case is Sigmoid: .sigmoid
-    case let leaky as LeakyReLU where leaky.negativeSlope == LeakyReLU.defaultSlope: .leakyRelu
-    default: nil
-    }
 }
 
 /// A multilayer perceptron: Linear layers with an activation between them
@@ -83,7 +74,7 @@ public final class MLP: Module {
     /// `hidden` (its width), and `outputs` features out.
     public init(inputs: Int, hidden: [Int], outputs: Int, activation: Activation = .relu) {
         let widths = [inputs] + hidden + [outputs]
-        let initializer: Initializer = activation.isReLULike ? .heUniform : .glorotUniform
+        let initializer: Initializer = activation.prefersHeInit ? .heUniform : .glorotUniform
         var layers: [Module] = []
         for i in 0..<(widths.count - 1) {
             layers.append(Linear(widths[i], widths[i + 1], weightInit: initializer))

@@ -1,23 +1,27 @@
 import CKernels
 
-/// An elementwise op of two inputs with NumPy broadcasting, as one entry of a
-/// table: its kernel and its two partial derivatives, each written once as a
-/// linear map (`da(a, b, y, v)` is v · ∂y/∂a). The VJP applies them to the
-/// output gradient, the JVP to the input tangents; the engine sums gradients
-/// of broadcast inputs back to their shapes. A class, like ``UnaryOp``.
-final class BinaryOp: Primitive, Sendable {
+/// An elementwise op of two inputs with NumPy broadcasting: one row of the
+/// binary op table. The C row (`AG_BINARY_OPS`) holds the formula and cost;
+/// this row, the two partial derivatives, each written once as a linear map
+/// (`da(a, b, y, v)` is v · ∂y/∂a). The VJP applies them to the output
+/// gradient, the JVP to the input tangents; the engine sums gradients of
+/// broadcast inputs back to their shapes. A class, like ``UnaryOp``.
+final class BinaryOp: Primitive, ElementwisePrimitive, Sendable {
     typealias Partial = @Sendable (_ a: Tensor, _ b: Tensor, _ y: Tensor, _ v: Tensor) -> Tensor?
     let name: String
     let kernel: ag_binary_op
     let da: Partial
     let db: Partial
 
-    init(name: String, kernel: ag_binary_op, da: @escaping Partial, db: @escaping Partial) {
-        self.name = name
+    init(_ kernel: ag_binary_op, da: @escaping Partial, db: @escaping Partial) {
+        self.name = String(cString: ag_binary_name(kernel))
         self.kernel = kernel
         self.da = da
         self.db = db
     }
+
+    var identity: OpIdentity? { OpIdentity(self, [kernel.rawValue]) }
+    var elementwiseKernel: ElementwiseKernel { .binary(kernel) }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         guard let shape = ShapeRules.broadcast(inputs[0], inputs[1]) else {
@@ -35,16 +39,17 @@ final class BinaryOp: Primitive, Sendable {
     }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        guard output.isContiguous else { return false }
         BinaryOp.run(kernel, inputs[0], inputs[1], into: output)
-        return true
     }
 
     func allowsInPlace(_ index: Int) -> Bool { true }
 
     /// Runs a broadcasting binary kernel into a contiguous `out`, allocating
-    /// nothing: broadcast strides are laid out on the stack.
-    static func run(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    /// nothing: broadcast strides are laid out on the stack. False (nothing
+    /// written) when `out` is not contiguous.
+    @discardableResult
+    static func run(_ kernel: ag_binary_op, _ a: Tensor, _ b: Tensor, into out: Tensor) -> Bool {
+        guard out.isContiguous else { return false }
         let shape = out.shape, rank = shape.count
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * rank + 1) { temp in
             let sa = temp.baseAddress!, sb = sa + rank
@@ -54,6 +59,7 @@ final class BinaryOp: Primitive, Sendable {
                 ag_binary(kernel, a.dtype.c, Int32(rank), s, a.pointer, sa, b.pointer, sb, out.pointer)
             }
         }
+        return true
     }
 
     /// Runs a broadcasting binary kernel on two tensors of any strides.
@@ -100,23 +106,31 @@ extension Tensor {
 // MARK: - The table of binary ops
 
 extension BinaryOp {
-    static let add = BinaryOp(name: "add", kernel: AG_ADD, da: { _, _, _, v in v }, db: { _, _, _, v in v })
-    static let sub = BinaryOp(name: "sub", kernel: AG_SUB, da: { _, _, _, v in v }, db: { _, _, _, v in -v })
-    static let mul = BinaryOp(name: "mul", kernel: AG_MUL, da: { _, b, _, v in v * b }, db: { a, _, _, v in v * a })
-    static let div = BinaryOp(name: "div", kernel: AG_DIV,
-                              da: { _, b, _, v in v / b },
-                              db: { _, b, y, v in -(v * y / b) })
-    /// ∂/∂b is y · log(a): defined for a > 0 (NaN below, as in the real-valued math).
-    static let pow = BinaryOp(name: "pow", kernel: AG_POW,
-                              da: { a, b, _, v in v * b * Autograd.pow(a, b - 1) },
-                              db: { a, _, y, v in v * y * Autograd.log(a) })
+    static let add = BinaryOp(AG_ADD, da: { _, _, _, v in v }, db: { _, _, _, v in v })
+    static let sub = BinaryOp(AG_SUB, da: { _, _, _, v in v }, db: { _, _, _, v in -v })
+    static let mul = BinaryOp(AG_MUL, da: { _, b, _, v in v * b }, db: { a, _, _, v in v * a })
+    static let div = BinaryOp(AG_DIV, da: { _, b, _, v in v / b }, db: { _, b, y, v in -(v * y / b) })
+    /// As PyTorch: ∂/∂a = b · aᵇ⁻¹, taken as 0 where b = 0 (even at a = 0);
+    /// ∂/∂b = y · log(a), taken as 0 where a = 0 and b ≥ 0 (the limit of
+    /// 0ᵇ log 0), −∞ where a = 0 and b < 0, NaN for a < 0 (real-valued math).
+    static let pow = BinaryOp(AG_POW,
+                              da: { a, b, _, v in
+                                  Tensor.where(b .== 0, a.scalarLike(0), v * b * Autograd.pow(a, b - 1))
+                              },
+                              db: { a, b, y, v in
+                                  Tensor.where((a .== 0) * (b .>= 0), a.scalarLike(0), v * y * Autograd.log(a))
+                              })
     /// Ties split the gradient evenly between the inputs, as in PyTorch.
-    static let maximum = BinaryOp(name: "maximum", kernel: AG_MAXIMUM,
+    static let maximum = BinaryOp(AG_MAXIMUM,
                                   da: { a, b, _, v in v * BinaryOp.winnerMask(a, b, AG_GT) },
                                   db: { a, b, _, v in v * BinaryOp.winnerMask(b, a, AG_GT) })
-    static let minimum = BinaryOp(name: "minimum", kernel: AG_MINIMUM,
+    static let minimum = BinaryOp(AG_MINIMUM,
                                   da: { a, b, _, v in v * BinaryOp.winnerMask(a, b, AG_LT) },
                                   db: { a, b, _, v in v * BinaryOp.winnerMask(b, a, AG_LT) })
+
+    /// The differentiable rows of the binary table; the comparison rows are
+    /// ``Comparison`` ops (a test checks every C row is one or the other).
+    static let all: [BinaryOp] = [add, sub, mul, div, pow, maximum, minimum]
 
     /// 1 where `a` wins the comparison against `b`, ½ on ties, 0 where it loses.
     static func winnerMask(_ a: Tensor, _ b: Tensor, _ wins: ag_binary_op) -> Tensor {
@@ -127,9 +141,15 @@ extension BinaryOp {
 /// An elementwise comparison as a 0/1 mask in the inputs' dtype, with
 /// broadcasting. Not differentiable (its gradient is zero); an op all the
 /// same, so that a compiled graph computes the mask on every call.
-struct Comparison: Primitive {
+struct Comparison: ElementwisePrimitive {
     let kernel: ag_binary_op
     let name: String
+
+    var identity: OpIdentity? { OpIdentity(self, [kernel.rawValue]) }
+    var elementwiseKernel: ElementwiseKernel { .binary(kernel) }
+
+    /// The comparison rows of the binary table.
+    static let kernels: [ag_binary_op] = [AG_EQ, AG_NE, AG_LT, AG_LE, AG_GT, AG_GE]
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         guard let shape = ShapeRules.broadcast(inputs[0], inputs[1]) else {
@@ -141,9 +161,7 @@ struct Comparison: Primitive {
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor { BinaryOp.run(kernel, inputs[0], inputs[1], shape: shape) }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        guard output.isContiguous else { return false }
         BinaryOp.run(kernel, inputs[0], inputs[1], into: output)
-        return true
     }
 
     func allowsInPlace(_ index: Int) -> Bool { true }

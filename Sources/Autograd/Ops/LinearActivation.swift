@@ -4,23 +4,24 @@ import CKernels
 /// by a single pass that adds the bias and applies the activation (the GEMM
 /// epilogue), instead of three passes over the output.
 ///
-/// Activations whose derivative can be read off the output (ReLU, leaky ReLU,
-/// tanh, sigmoid, none) are fused; the VJP uses the same fused derivative
-/// kernels as the separate ops, so second derivatives still work.
+/// Any activation row whose derivative can be read off the output
+/// (``UnaryOp/derivativeFromOutput``: ReLU, leaky ReLU, tanh, sigmoid, …) is
+/// fused; the VJP uses the row's derivative kernel, so second derivatives
+/// still work.
 struct LinearActivation: Primitive {
-    enum Kind: Sendable { case identity, relu, leakyRelu(Double), tanh, sigmoid }
-    let kind: Kind
+    /// nil for none.
+    let activation: UnaryOp?
     let hasBias: Bool
 
-    var name: String {
-        switch kind {
-        case .identity: "linear"
-        case .relu: "linear+relu"
-        case .leakyRelu: "linear+leakyRelu"
-        case .tanh: "linear+tanh"
-        case .sigmoid: "linear+sigmoid"
-        }
+    init(activation: UnaryOp?, hasBias: Bool) {
+        precondition(activation?.derivativeFromOutput ?? true, "linear: \(activation!.name) can't be fused")
+        self.activation = activation
+        self.hasBias = hasBias
     }
+
+    var name: String { "linear" + (activation.map { "+" + $0.name } ?? "") }
+
+    var identity: OpIdentity? { OpIdentity(self, [activation?.identity, hasBias]) }
 
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         let (x, w) = (inputs[0], inputs[1])
@@ -36,10 +37,8 @@ struct LinearActivation: Primitive {
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues(), w = inputs[1].contiguousValues()
-        let bias = hasBias ? inputs[2].contiguousValues() : nil
-        let y = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        run(x, w, bias, into: y)
+        let y = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        _ = forward(inputs.map { $0.contiguousValues() }, into: y)
         return y
     }
 
@@ -61,25 +60,13 @@ struct LinearActivation: Primitive {
                             x.pointer, Int64(inFeatures), 0, w.pointer, Int64(inFeatures), 0,
                             0, y.pointer, Int64(outFeatures), 0)
         }
-        let (act, p0): (ag_unary_op, Double) = switch kind {
-        case .identity: (AG_AFFINE, 1)
-        case .relu: (AG_RELU, 0)
-        case .leakyRelu(let slope): (AG_LEAKY_RELU, slope)
-        case .tanh: (AG_TANH, 0)
-        case .sigmoid: (AG_SIGMOID, 0)
-        }
-        ag_bias_activation(y.dtype.c, rows, outFeatures, y.pointer, bias?.pointer, act, p0)
+        let act = activation ?? UnaryOp.affineRow
+        ag_bias_activation(y.dtype.c, rows, outFeatures, y.pointer, bias?.pointer, act.kernel, act.p0, act.p1)
     }
 
     /// v · act′(z), read from the output y.
     private func activationDerivative(_ y: Tensor, _ v: Tensor) -> Tensor {
-        switch kind {
-        case .identity: v
-        case .relu: UnaryBackwardOp.reluBackward(y, v)
-        case .leakyRelu(let slope): UnaryBackwardOp.leakyReluBackward(slope)(y, v)
-        case .tanh: UnaryBackwardOp.tanhBackward(y, v)
-        case .sigmoid: UnaryBackwardOp.sigmoidBackward(y, v)
-        }
+        activation.map { $0.derivative(x: nil, y: y, v) ?? Tensor.zeros(like: v) } ?? v
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
@@ -105,25 +92,19 @@ struct LinearActivation: Primitive {
 }
 
 /// A fully connected layer as a function: `activation(x · weightᵀ + bias)`,
-/// computed as one GEMM and one fused pass for bias and activation (for ReLU,
-/// leaky ReLU, tanh, sigmoid or none; other activations run as separate ops).
+/// computed as one GEMM and one fused pass for bias and activation when the
+/// activation's derivative can be read off its output (ReLU, leaky ReLU,
+/// tanh, sigmoid); other activations (GELU, softplus, SiLU, …) run as a
+/// separate op after it.
 ///
 /// ```swift
 /// let h = linear(x, weight: w, bias: b, activation: .relu)   // w: [out, in]
 /// ```
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation: Activation? = nil) -> Tensor {
-    let kind: LinearActivation.Kind? = switch activation {
-    case nil: .identity
-    case .relu: .relu
-    case .leakyRelu: .leakyRelu(LeakyReLU.defaultSlope)
-    case .tanh: .tanh
-    case .sigmoid: .sigmoid
-    case .gelu, .softplus: nil
+    if let activation, !activation.op.derivativeFromOutput {
+        return activation(linear(x, weight: weight, bias: bias))
     }
-    guard let kind else {
-        return activation!.layer()(linear(x, weight: weight, bias: bias, activation: nil))
-    }
-    let op = LinearActivation(kind: kind, hasBias: bias != nil)
+    let op = LinearActivation(activation: activation?.op, hasBias: bias != nil)
     return bias.map { op(x, weight, $0) } ?? op(x, weight)
 }
 

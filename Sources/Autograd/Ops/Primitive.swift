@@ -25,6 +25,18 @@ public protocol Primitive {
     /// The op's name, used in error messages and printed graphs.
     var name: String { get }
 
+    /// What makes two applications of this op the same function of their
+    /// inputs: the op's type and name plus its attributes (axes, strides,
+    /// scalar constants, …). The compiler merges two nodes only when their
+    /// identities are equal and non-nil.
+    ///
+    /// The default reads the op's stored properties by reflection: when
+    /// every one is `Hashable` (as for a struct or class of plain
+    /// attributes) they are the attributes; otherwise it is nil, and the op
+    /// is never merged with another node. Define it to say exactly which
+    /// attributes matter.
+    var identity: OpIdentity? { get }
+
     /// The shape rule: the output shape for these input shapes. Stops with a
     /// message naming the op and the shapes when they don't fit.
     func outputShape(_ inputs: [[Int]]) -> [Int]
@@ -67,7 +79,49 @@ public protocol Primitive {
     func allowsInPlace(_ index: Int) -> Bool
 }
 
+/// The identity of an op (see ``Primitive/identity``): its type, name and attributes.
+public struct OpIdentity: Hashable, CustomStringConvertible {
+    /// The op's type.
+    public let type: ObjectIdentifier
+    /// The op's name.
+    public let name: String
+    /// The values that select the function among the type's ops of that name.
+    public let attributes: [AnyHashable]
+
+    /// The identity of `op` with these attributes.
+    public init(_ op: some Primitive, _ attributes: [AnyHashable]) {
+        self.type = ObjectIdentifier(Swift.type(of: op))
+        self.name = op.name
+        self.attributes = attributes
+    }
+
+    public var description: String { "\(name)\(attributes)" }
+
+    public static func == (a: OpIdentity, b: OpIdentity) -> Bool {
+        a.type == b.type && a.name == b.name && a.attributes == b.attributes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(name)
+        hasher.combine(attributes)
+    }
+}
+
 extension Primitive {
+    public var identity: OpIdentity? {
+        var attributes: [AnyHashable] = []
+        var mirror: Mirror? = Mirror(reflecting: self)
+        while let m = mirror {
+            for child in m.children {
+                guard let value = child.value as? AnyHashable else { return nil }
+                attributes.append(value)
+            }
+            mirror = m.superclassMirror
+        }
+        return OpIdentity(self, attributes)
+    }
+
     public func outputShape(of inputs: [Tensor]) -> [Int] { outputShape(inputs.map(\.shape)) }
     public func forward(_ inputs: [Tensor], into output: Tensor) -> Bool { false }
     public func allowsInPlace(_ index: Int) -> Bool { false }

@@ -49,7 +49,7 @@ def workloads(reps):
         "relu": lambda a, b: torch.relu(a), "leakyRelu": lambda a, b: F.leaky_relu(a),
         "sigmoid": lambda a, b: torch.sigmoid(a), "tanh": lambda a, b: torch.tanh(a),
         "gelu": lambda a, b: F.gelu(a), "softplus": lambda a, b: F.softplus(a),
-        "silu": lambda a, b: F.silu(a),
+        "silu": lambda a, b: F.silu(a), "mish": lambda a, b: F.mish(a),
     }
     for name, f in ops.items():
         for label, size in (("4K", 4 << 10), ("256K", 256 << 10), ("16M", 16 << 20)):

@@ -47,7 +47,8 @@
     /* p0: beta, p1: threshold (x where beta·x > threshold), as PyTorch */                     \
     X(AG_SOFTPLUS,   "softplus",   COSTLY, INPUT,  ag_s_softplus(x, p0, p1), ag_s_softplus_d(a, p0, p1) * g) \
     X(AG_GELU,       "gelu",       COSTLY, INPUT,  ag_s_gelu(x),             g * ag_s_gelu_d(a)) \
-    X(AG_SILU,       "silu",       COSTLY, INPUT,  ag_s_silu(x),             g * ag_s_silu_d(a))
+    X(AG_SILU,       "silu",       COSTLY, INPUT,  ag_s_silu(x),             g * ag_s_silu_d(a)) \
+    X(AG_MISH,       "mish",       COSTLY, INPUT,  ag_s_mish(x),             g * ag_s_mish_d(a))
 
 /*
  * Binary ops with broadcasting: X(ID, NAME, COST, EXPR) with EXPR in terms of

@@ -19,6 +19,8 @@
 #define ag_s_gelu_d FN(ag_s_gelu_d)
 #define ag_s_silu FN(ag_s_silu)
 #define ag_s_silu_d FN(ag_s_silu_d)
+#define ag_s_mish FN(ag_s_mish)
+#define ag_s_mish_d FN(ag_s_mish_d)
 
 /* -1, 0 or 1; ±0 and NaN stay as they are. */
 AG_INLINE T ag_s_sign(T x) { return x > 0 ? (T)1 : (x < 0 ? (T)-1 : x * 0); }
@@ -78,6 +80,19 @@ AG_INLINE T ag_s_silu_d(T x) {
     if (isinf(x)) return x > 0 ? (T)1 : (T)0;
     T s = ag_s_sigmoid(x);
     return s * ((T)1 + x * ((T)1 - s));
+}
+
+/* x tanh(softplus(x)): +inf at +inf, 0 at -inf. */
+AG_INLINE T ag_s_mish(T x) {
+    if (isinf(x)) return x > 0 ? x : (T)-0.0;
+    return x * tanh(ag_s_softplus(x, 1, INFINITY));
+}
+
+/* tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2) with sp = softplus(x); limits 1 and 0. */
+AG_INLINE T ag_s_mish_d(T x) {
+    if (isinf(x)) return x > 0 ? (T)1 : (T)0;
+    T t = tanh(ag_s_softplus(x, 1, INFINITY));
+    return t + x * ag_s_sigmoid(x) * ((T)1 - t * t);
 }
 
 /* ---- unary: forward and derivative loops, generated from AG_UNARY_OPS ---- */
@@ -169,6 +184,8 @@ static void FN(unary_backward)(ag_unary_op op, size_t n, const T *a, const T *g,
 #undef ag_s_gelu_d
 #undef ag_s_silu
 #undef ag_s_silu_d
+#undef ag_s_mish
+#undef ag_s_mish_d
 
 /* ---- binary with broadcasting ------------------------------------------- */
 

@@ -117,7 +117,7 @@ struct OpTableTests {
                 defer { Kernels.usesSIMD = before }
                 let x = Tensor(shape: [2], scalars: xs, dtype: dtype)
                 for (name, f) in [("gelu", gelu), ("silu", silu), ("softplus", { softplus($0) }),
-                                  ("relu", relu)] as [(String, (Tensor) -> Tensor)] {
+                                  ("relu", relu), ("mish", mish)] as [(String, (Tensor) -> Tensor)] {
                     #expect(f(x).scalars == [0, .infinity], "\(name) \(dtype) simd \(simd)")
                 }
                 #expect(sigmoid(x).scalars == [0, 1])

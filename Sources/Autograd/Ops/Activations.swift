@@ -32,8 +32,14 @@ extension UnaryOp {
         let s = Autograd.sigmoid(x)
         return v * g * s * (1 - s) * (2 + x * (1 - s * 2))
     }
+    /// With t = tanh(softplus(x)) and s = σ(x): mish″ = (1 − t²) s (2 + x(1 − s) − 2xst).
+    static let mish = UnaryOp(AG_MISH, role: .activation, prefersHeInit: true) { x, g, v, _ in
+        let s = Autograd.sigmoid(x), t = Autograd.tanh(Autograd.softplus(x))
+        return v * g * (1 - t.squared()) * s * (2 + x * (1 - s) - x * s * t * 2)
+    }
+
     /// The activation rows, in the order `Activation.allCases` lists them.
-    static let activations: [UnaryOp] = [relu, leakyRelu, sigmoid, tanh, gelu, softplus, silu]
+    static let activations: [UnaryOp] = [relu, leakyRelu, sigmoid, tanh, gelu, softplus, silu, mish]
 }
 
 /// An activation function with its parameters: a row of the op table's
@@ -98,6 +104,7 @@ extension Activation {
     /// Softplus with β = 1 and threshold 20, as PyTorch.
     public static let softplus = Activation(.softplus)
     public static let silu = Activation(.silu)
+    public static let mish = Activation(.mish)
 
     /// Leaky ReLU with another slope.
     public static func leakyRelu(negativeSlope: Double) -> Activation {
@@ -145,3 +152,6 @@ public func gelu(_ x: Tensor) -> Tensor { UnaryOp.gelu(x) }
 
 /// Elementwise SiLU (swish), x · σ(x); silu(−∞) = 0 (PyTorch: NaN).
 public func silu(_ x: Tensor) -> Tensor { UnaryOp.silu(x) }
+
+/// Elementwise Mish, x · tanh(softplus(x)); mish(−∞) = 0 (PyTorch: NaN).
+public func mish(_ x: Tensor) -> Tensor { UnaryOp.mish(x) }

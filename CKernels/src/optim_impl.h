@@ -7,6 +7,15 @@
 #define AG_CAT(a, b) AG_CAT2(a, b)
 #define FN(name) AG_CAT(name, SFX)
 
+/* sqrt without errno (correctly rounded like sqrt), so the loops vectorize. */
+#ifndef AG_OPTIM_SQRT
+#if defined(__has_builtin) && __has_builtin(__builtin_elementwise_sqrt)
+#define AG_OPTIM_SQRT(x) __builtin_elementwise_sqrt(x)
+#else
+#define AG_OPTIM_SQRT(x) sqrt(x)
+#endif
+#endif
+
 AG_INLINE void FN(update_body)(const ag_update *u, size_t b, size_t e) {
     T *restrict p = (T *)u->param + b;
     const T *restrict grad = (const T *)u->grad + b;
@@ -57,7 +66,7 @@ AG_INLINE void FN(update_body)(const ag_update *u, size_t b, size_t e) {
                 v = s3[i] > v ? s3[i] : v;
                 s3[i] = v;
             }
-            p[i] -= step * (m / (sqrt(v) * inv_sqrt_bc2 + eps));
+            p[i] -= step * (m / (AG_OPTIM_SQRT(v) * inv_sqrt_bc2 + eps));
         }
         break;
     }
@@ -73,9 +82,9 @@ AG_INLINE void FN(update_body)(const ag_update *u, size_t b, size_t e) {
             if (s3) {
                 T mean = alpha * s3[i] + ((T)1 - alpha) * g;
                 s3[i] = mean;
-                avg = sqrt(sq - mean * mean) + eps;
+                avg = AG_OPTIM_SQRT(sq - mean * mean) + eps;
             } else {
-                avg = sqrt(sq) + eps;
+                avg = AG_OPTIM_SQRT(sq) + eps;
             }
             if (s2) {
                 T buf = mu * s2[i] + g / avg;
@@ -94,7 +103,7 @@ AG_INLINE void FN(update_body)(const ag_update *u, size_t b, size_t e) {
             T g = grad[i] + wd * p[i];
             T sum = s1[i] + g * g;
             s1[i] = sum;
-            p[i] -= lr * (g / (sqrt(sum) + eps));
+            p[i] -= lr * (g / (AG_OPTIM_SQRT(sum) + eps));
         }
         break;
     }

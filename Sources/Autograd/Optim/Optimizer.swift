@@ -6,12 +6,17 @@ import CKernels
 /// the parameters, the learning rate, the step counts and the per-parameter
 /// state (momentum buffers, moment estimates) that checkpoints save.
 ///
-/// The built-in optimizers follow torch.optim's single-tensor algorithms
-/// (`foreach=False`, `maximize=False`, one parameter group): each update is
-/// the formula of the PyTorch documentation, state is created on a
-/// parameter's first gradient and named as in PyTorch's `state_dict`, and
-/// step counts are kept per parameter. Options take PyTorch's names in
-/// Swift style (`weight_decay` is `weightDecay`, `lr` is `learningRate`).
+/// The built-in optimizers follow torch.optim's single-tensor algorithms:
+/// each update is the formula of the PyTorch documentation, state is
+/// created on a parameter's first gradient and named as in PyTorch's
+/// `state_dict`, and step counts are kept per parameter. Options take
+/// PyTorch's names in Swift style (`weight_decay` is `weightDecay`, `lr` is
+/// `learningRate`).
+///
+/// Differences from PyTorch: one learning rate and one set of options for
+/// all parameters (no parameter groups); no `maximize`, `foreach`, `fused`,
+/// `capturable` or `differentiable` options (the update is always one fused
+/// kernel per parameter, outside the tape).
 ///
 /// ```swift
 /// let optimizer = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
@@ -235,7 +240,8 @@ public class Adam: Optimizer {
 
     /// - Parameters:
     ///   - learningRate: the step size (PyTorch's `lr`).
-    ///   - beta1, beta2: decay rates of the first and second moment estimates (PyTorch's `betas`).
+    ///   - beta1: decay rate of the first moment estimate (PyTorch's `betas[0]`).
+    ///   - beta2: decay rate of the second moment estimate (PyTorch's `betas[1]`).
     ///   - eps: added to the denominator for numerical stability.
     ///   - weightDecay: L2 penalty added to the gradient (``AdamW`` decays the weights instead) (`weight_decay`).
     ///   - amsgrad: keep the running maximum of the second moment estimates and divide by it.

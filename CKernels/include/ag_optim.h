@@ -19,27 +19,35 @@ void ag_sgd_step(ag_dtype dt, size_t n, void *param, const void *grad, void *buf
                  int nesterov, int first_step);
 
 /**
- * Adam / AdamW. With `decoupled` (AdamW) p *= 1 - lr * weight_decay first;
- * otherwise g = grad + weight_decay * p (L2). m = b1 m + (1 - b1) g,
- * v = b2 v + (1 - b2) g², p -= lr (m / bc1) / (sqrt(v / bc2) + eps), where
- * bc1 = 1 - b1^t and bc2 = 1 - b2^t are the bias corrections for step t.
+ * Adam / AdamW, for step t of this parameter. With `decoupled` (AdamW)
+ * p *= 1 - lr * weight_decay first; otherwise g = grad + weight_decay * p
+ * (L2). m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g². With AMSGrad (`max_v`
+ * not NULL) max_v = max(max_v, v) and max_v takes v's place below.
+ * p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), where bc1 = 1 - b1^t and
+ * bc2 = 1 - b2^t are the bias corrections.
  */
 void ag_adam_step(ag_dtype dt, size_t n, void *param, const void *grad, void *m, void *v,
-                  double lr, double beta1, double beta2, double eps, double weight_decay,
-                  int decoupled, double bias_correction1, double bias_correction2);
+                  void *max_v, double lr, double beta1, double beta2, double eps,
+                  double weight_decay, int decoupled, double bias_correction1,
+                  double bias_correction2);
 
 /**
- * RMSProp. g = grad + weight_decay * p; sq = alpha sq + (1 - alpha) g²;
- * u = g / (sqrt(sq) + eps); with momentum, buf = momentum buf + u and
- * p -= lr buf, else p -= lr u. `buf` may be NULL when momentum is 0.
+ * RMSProp. g = grad + weight_decay * p; sq = alpha sq + (1 - alpha) g².
+ * Centered (`grad_avg` not NULL): grad_avg = alpha grad_avg + (1 - alpha) g
+ * and d = sqrt(sq - grad_avg²) + eps; otherwise d = sqrt(sq) + eps.
+ * With momentum, buf = momentum buf + g / d and p -= lr buf, else
+ * p -= lr g / d. `buf` may be NULL when momentum is 0.
  */
 void ag_rmsprop_step(ag_dtype dt, size_t n, void *param, const void *grad, void *square_avg,
-                     void *buf, double lr, double alpha, double eps, double weight_decay,
-                     double momentum);
+                     void *buf, void *grad_avg, double lr, double alpha, double eps,
+                     double weight_decay, double momentum);
 
-/** AdaGrad. g = grad + weight_decay * p; sum += g²; p -= lr g / (sqrt(sum) + eps). */
+/**
+ * AdaGrad. g = grad + weight_decay * p; sum += g²; p -= clr g / (sqrt(sum) + eps),
+ * where the caller gives this step's rate clr = lr / (1 + (t - 1) lr_decay).
+ */
 void ag_adagrad_step(ag_dtype dt, size_t n, void *param, const void *grad, void *sum,
-                     double lr, double eps, double weight_decay);
+                     double clr, double eps, double weight_decay);
 
 /** Σ x[i]² (accumulated in double), for gradient norms. */
 double ag_sum_of_squares(ag_dtype dt, size_t n, const void *x);

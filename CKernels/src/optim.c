@@ -10,7 +10,7 @@ typedef struct {
     ag_update_kind kind;
     void *param;
     const void *grad;
-    void *state1, *state2;
+    void *state1, *state2, *state3;
     double lr, weight_decay, a, b, c, d, e;
     int flag, first_step;
 } ag_update;
@@ -35,30 +35,32 @@ static void run_update(ag_dtype dt, size_t n, const ag_update *u) {
 void ag_sgd_step(ag_dtype dt, size_t n, void *param, const void *grad, void *buf,
                  double lr, double momentum, double dampening, double weight_decay,
                  int nesterov, int first_step) {
-    ag_update u = {AG_UPDATE_SGD, param, grad, momentum != 0 ? buf : NULL, NULL, lr, weight_decay,
+    ag_update u = {AG_UPDATE_SGD, param, grad, momentum != 0 ? buf : NULL, NULL, NULL, lr, weight_decay,
                    momentum, dampening, 0, 0, 0, nesterov, first_step};
     run_update(dt, n, &u);
 }
 
 void ag_adam_step(ag_dtype dt, size_t n, void *param, const void *grad, void *m, void *v,
-                  double lr, double beta1, double beta2, double eps, double weight_decay,
-                  int decoupled, double bias_correction1, double bias_correction2) {
-    ag_update u = {AG_UPDATE_ADAM, param, grad, m, v, lr, weight_decay,
+                  void *max_v, double lr, double beta1, double beta2, double eps,
+                  double weight_decay, int decoupled, double bias_correction1,
+                  double bias_correction2) {
+    ag_update u = {AG_UPDATE_ADAM, param, grad, m, v, max_v, lr, weight_decay,
                    beta1, beta2, eps, bias_correction1, bias_correction2, decoupled, 0};
     run_update(dt, n, &u);
 }
 
 void ag_rmsprop_step(ag_dtype dt, size_t n, void *param, const void *grad, void *square_avg,
-                     void *buf, double lr, double alpha, double eps, double weight_decay,
-                     double momentum) {
-    ag_update u = {AG_UPDATE_RMSPROP, param, grad, square_avg, momentum != 0 ? buf : NULL, lr,
-                   weight_decay, alpha, momentum, eps, 0, 0, 0, 0};
+                     void *buf, void *grad_avg, double lr, double alpha, double eps,
+                     double weight_decay, double momentum) {
+    ag_update u = {AG_UPDATE_RMSPROP, param, grad, square_avg, momentum != 0 ? buf : NULL, grad_avg,
+                   lr, weight_decay, alpha, momentum, eps, 0, 0, 0, 0};
     run_update(dt, n, &u);
 }
 
 void ag_adagrad_step(ag_dtype dt, size_t n, void *param, const void *grad, void *sum,
-                     double lr, double eps, double weight_decay) {
-    ag_update u = {AG_UPDATE_ADAGRAD, param, grad, sum, NULL, lr, weight_decay, 0, 0, eps, 0, 0, 0, 0};
+                     double clr, double eps, double weight_decay) {
+    ag_update u = {AG_UPDATE_ADAGRAD, param, grad, sum, NULL, NULL, clr, weight_decay,
+                   0, 0, eps, 0, 0, 0, 0};
     run_update(dt, n, &u);
 }
 

@@ -161,6 +161,9 @@ struct OptimizerTests {
         #expect(cosine.learningRate(at: 0, base: 1) == 1)
         #expect(Swift.abs(cosine.learningRate(at: 5, base: 1) - 0.55) < 1e-15)
         #expect(Swift.abs(cosine.learningRate(at: 10, base: 1) - 0.1) < 1e-15)
+        // Past T_max the closed form rises again, as PyTorch's CosineAnnealingLR does.
+        #expect(Swift.abs(cosine.learningRate(at: 15, base: 1) - 0.55) < 1e-15)
+        #expect(Swift.abs(cosine.learningRate(at: 20, base: 1) - 1) < 1e-15)
         let warm = LinearWarmup(steps: 4, then: StepDecay(stepSize: 1, gamma: 0.5))
         #expect((0..<6).map { warm.learningRate(at: $0, base: 1) } == [0.25, 0.5, 0.75, 1, 1, 0.5])
     }

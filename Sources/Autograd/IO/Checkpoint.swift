@@ -42,7 +42,13 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 ///
 /// Model tensors keep their module names (`layers.0.weight`), so the file
 /// reads like a PyTorch state dict; optimizer state is stored as
-/// `optimizer.<index>.<key>`.
+/// `optimizer.<index>.<key>` with PyTorch's keys (`exp_avg`, `exp_avg_sq`,
+/// `max_exp_avg_sq`, `momentum_buffer`, `square_avg`, `grad_avg`, `sum`),
+/// each parameter's update count as the float64 scalar
+/// `optimizer.<index>.step`, and the optimizer's kind and step count as the
+/// metadata `optimizer.kind` and `optimizer.step`. A checkpoint written
+/// before per-parameter counts were saved still loads (see
+/// ``Optimizer/loadState(_:stepCount:)``).
 ///
 /// ```swift
 /// try Checkpoint.save(model, optimizer: optimizer, metadata: ["epoch": "10"], to: "model.safetensors")

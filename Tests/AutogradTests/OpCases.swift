@@ -209,5 +209,16 @@ enum OpCases {
         OpCase(name: "linear+gelu (unfused)", shapes: [[4, 3], [2, 3], [2]]) {
             linear($0[0], weight: $0[1], bias: $0[2], activation: .gelu)
         },
+        OpCase(name: "batchNorm train [N, C, L]", shapes: [[3, 2, 4], [2], [2]]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        },
+        OpCase(name: "batchNorm train [N, C]", shapes: [[4, 3], [3], [3]]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        },
+        OpCase(name: "batchNorm eval [N, C, L]", shapes: [[3, 2, 4], [2], [2]]) {
+            let dtype = $0[0].dtype
+            return batchNorm($0[0], runningMean: Tensor([0.3, -0.2], dtype: dtype),
+                             runningVar: Tensor([0.5, 2], dtype: dtype), weight: $0[1], bias: $0[2], training: false)
+        },
     ]
 }

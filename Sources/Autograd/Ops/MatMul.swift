@@ -38,76 +38,75 @@ struct MatMul: Primitive {
         return shape
     }
 
-    /// An operand as BLAS reads it: the tensor of rank ≥ 2 whose last two
-    /// axes are its matrices (an input, a view of a 1-D input, or a contiguous
-    /// copy), the transpose flag and the leading dimension.
+    /// An operand as BLAS reads it: its matrices' size (a 1-D operand being
+    /// one row when it comes first, one column when second), the transpose
+    /// flag and leading dimension, and the tensor whose storage BLAS reads
+    /// (the input, or a contiguous copy of it).
     private struct Operand {
         let tensor: Tensor
+        let rows: Int
+        let cols: Int
         let trans: Bool
         let ld: Int
 
-        /// BLAS reads `x` (rank ≥ 2) as it is, maybe transposed, or nil when it needs a copy.
-        init?(viewing x: Tensor) {
-            let r = x.rank, rows = x.shape[r - 2], cols = x.shape[r - 1]
-            let rs = x.strides[r - 2], cs = x.strides[r - 1]
+        /// BLAS reads `x` as it is, maybe transposed, or nil when it needs a copy.
+        init?(viewing x: Tensor, first: Bool) {
+            let r = x.rank, rows: Int, cols: Int, rs: Int, cs: Int
+            if r == 1 {
+                // Strides of the one-row or one-column matrix; the other axis has size 1.
+                let k = x.shape[0], s = x.strides[0]
+                (rows, cols, rs, cs) = first ? (1, k, 0, s) : (k, 1, s, 0)
+            } else {
+                (rows, cols, rs, cs) = (x.shape[r - 2], x.shape[r - 1], x.strides[r - 2], x.strides[r - 1])
+            }
+            tensor = x; self.rows = rows; self.cols = cols
             if (cs == 1 || cols == 1) && (rs >= Swift.max(cols, 1) || rows == 1) {
-                tensor = x; trans = false; ld = rows == 1 ? Swift.max(cols, 1) : rs
+                trans = false; ld = rows == 1 ? Swift.max(cols, 1) : rs
             } else if (rs == 1 || rows == 1) && (cs >= Swift.max(rows, 1) || cols == 1) {
-                tensor = x; trans = true; ld = cols == 1 ? Swift.max(rows, 1) : cs
+                trans = true; ld = cols == 1 ? Swift.max(rows, 1) : cs
             } else {
                 return nil
             }
         }
 
         /// `x` as it is when BLAS can read it, else a contiguous copy.
-        init(_ x: Tensor) {
-            if let view = Operand(viewing: x) {
+        init(_ x: Tensor, first: Bool) {
+            if let view = Operand(viewing: x, first: first) {
                 self = view
-            } else {
-                tensor = x.contiguousValues(); trans = false; ld = Swift.max(x.shape[x.rank - 1], 1)
+                return
             }
+            tensor = x.contiguousValues(); trans = false
+            rows = x.rank == 1 ? (first ? 1 : x.shape[0]) : x.shape[x.rank - 2]
+            cols = x.rank == 1 ? (first ? x.shape[0] : 1) : x.shape[x.rank - 1]
+            ld = Swift.max(cols, 1)
         }
 
         /// Element stride between matrices along axis `axis` of an output with
         /// `batchRank` batch axes: 0 where this operand broadcasts.
         func batchStride(_ axis: Int, batchRank: Int) -> Int {
-            let j = axis - (batchRank - (tensor.rank - 2))
+            let j = axis - (batchRank - Swift.max(tensor.rank - 2, 0))
             return j < 0 || tensor.shape[j] == 1 ? 0 : tensor.strides[j]
         }
-    }
-
-    /// The inputs with a 1-D first operand as a [1, k] view and a 1-D second
-    /// operand as a [k, 1] view (no copy); other inputs as they are.
-    private func matrices(_ inputs: [Tensor]) -> (Tensor, Tensor) {
-        func view(_ x: Tensor, row: Bool) -> Tensor {
-            guard x.rank == 1 else { return x }
-            let k = x.shape[0], s = x.strides[0]
-            return Tensor(storage: x.storage, shape: row ? [1, k] : [k, 1], strides: row ? [0, s] : [s, 0],
-                          offset: x.offset)
-        }
-        return (view(inputs[0], row: true), view(inputs[1], row: false))
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
         if forward(inputs, into: out) { return out }
-        let (a, b) = matrices(inputs)
-        multiply(Operand(a), Operand(b), into: out)
+        multiply(Operand(inputs[0], first: true), Operand(inputs[1], first: false), into: out)
         return out
     }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        guard output.isContiguous else { return false }
-        let (a, b) = matrices(inputs)
-        guard let va = Operand(viewing: a), let vb = Operand(viewing: b) else { return false }
-        multiply(va, vb, into: output)
+        guard output.isContiguous, let a = Operand(viewing: inputs[0], first: true),
+              let b = Operand(viewing: inputs[1], first: false) else { return false }
+        multiply(a, b, into: output)
         return true
     }
 
     /// Writes the product into `out` (contiguous, of the output's shape).
+    /// Allocates nothing: the batch loop's bookkeeping lives on the stack.
     private func multiply(_ a: Operand, _ b: Operand, into out: Tensor) {
-        let at = a.tensor, bt = b.tensor
-        let m = at.shape[at.rank - 2], k = at.shape[at.rank - 1], n = bt.shape[bt.rank - 1]
+        let m = a.rows, k = a.cols, n = b.cols
         if out.scalarCount == 0 { return }
         if k == 0 {
             ag_fill(out.dtype.c, out.scalarCount, 0, out.pointer)
@@ -118,55 +117,59 @@ struct MatMul: Primitive {
             let es = dtype.byteSize
             ag_gemm_batched(dtype.c, Int64(batch), a.trans ? 1 : 0, b.trans ? 1 : 0,
                             Int64(m), Int64(n), Int64(k), 1,
-                            at.pointer + offsetA * es, Int64(a.ld), Int64(strideA),
-                            bt.pointer + offsetB * es, Int64(b.ld), Int64(strideB),
+                            a.tensor.pointer + offsetA * es, Int64(a.ld), Int64(strideA),
+                            b.tensor.pointer + offsetB * es, Int64(b.ld), Int64(strideB),
                             0, out.pointer + offsetC * es, Int64(n), Int64(m * n))
         }
-        let batchRank = Swift.max(at.rank, bt.rank) - 2
+        let batchRank = Swift.max(a.tensor.rank, b.tensor.rank, 2) - 2
         if batchRank <= 1 {
             gemm(batchRank == 0 ? 1 : out.shape[0],
                  0, a.batchStride(0, batchRank: batchRank), 0, b.batchStride(0, batchRank: batchRank), 0)
             return
         }
 
-        // Batch axes (the output's first `batchRank`) innermost first, without
-        // those of size 1, each merged into the one inside it when all three
-        // strides line up.
-        var axes: [(size: Int, a: Int, b: Int, c: Int)] = []
-        var strideC = m * n
-        for i in stride(from: batchRank - 1, through: 0, by: -1) {
-            let size = out.shape[i]
-            defer { strideC *= size }
-            if size == 1 { continue }
-            let sa = a.batchStride(i, batchRank: batchRank), sb = b.batchStride(i, batchRank: batchRank)
-            if let inner = axes.last, sa == inner.a * inner.size, sb == inner.b * inner.size,
-               strideC == inner.c * inner.size {
-                axes[axes.count - 1].size *= size
-            } else {
-                axes.append((size, sa, sb, strideC))
+        // The batch axes (the output's first `batchRank`) innermost first,
+        // without those of size 1, each merged into the one inside it when
+        // all three strides line up; then one batched GEMM over the innermost
+        // for each index of the outer ones.
+        typealias Axis = (size: Int, a: Int, b: Int, c: Int, index: Int)
+        withUnsafeTemporaryAllocation(of: Axis.self, capacity: batchRank) { axes in
+            var count = 0
+            var strideC = m * n
+            for i in stride(from: batchRank - 1, through: 0, by: -1) {
+                let size = out.shape[i]
+                defer { strideC *= size }
+                if size == 1 { continue }
+                let sa = a.batchStride(i, batchRank: batchRank), sb = b.batchStride(i, batchRank: batchRank)
+                if count > 0, case let inner = axes[count - 1], sa == inner.a * inner.size,
+                   sb == inner.b * inner.size, strideC == inner.c * inner.size {
+                    axes[count - 1].size *= size
+                } else {
+                    axes.initializeElement(at: count, to: (size, sa, sb, strideC, 0))
+                    count += 1
+                }
             }
-        }
-        guard let inner = axes.first else {
-            gemm(1, 0, 0, 0, 0, 0)
-            return
-        }
-        // One batched GEMM over the innermost axis for each index of the outer ones.
-        var index = [Int](repeating: 0, count: axes.count)
-        var offsetA = 0, offsetB = 0, offsetC = 0
-        while true {
-            gemm(inner.size, offsetA, inner.a, offsetB, inner.b, offsetC)
-            var d = 1
-            while d < axes.count {
-                index[d] += 1
-                offsetA += axes[d].a; offsetB += axes[d].b; offsetC += axes[d].c
-                if index[d] < axes[d].size { break }
-                offsetA -= axes[d].a * axes[d].size
-                offsetB -= axes[d].b * axes[d].size
-                offsetC -= axes[d].c * axes[d].size
-                index[d] = 0
-                d += 1
+            guard count > 0 else {
+                gemm(1, 0, 0, 0, 0, 0)
+                return
             }
-            if d == axes.count { return }
+            let inner = axes[0]
+            var offsetA = 0, offsetB = 0, offsetC = 0
+            while true {
+                gemm(inner.size, offsetA, inner.a, offsetB, inner.b, offsetC)
+                var d = 1
+                while d < count {
+                    axes[d].index += 1
+                    offsetA += axes[d].a; offsetB += axes[d].b; offsetC += axes[d].c
+                    if axes[d].index < axes[d].size { break }
+                    offsetA -= axes[d].a * axes[d].size
+                    offsetB -= axes[d].b * axes[d].size
+                    offsetC -= axes[d].c * axes[d].size
+                    axes[d].index = 0
+                    d += 1
+                }
+                if d == count { return }
+            }
         }
     }
 

@@ -170,6 +170,22 @@ enum OpCases {
         OpCase(name: "matmul 3-D × 2-D", shapes: [[2, 2, 3], [3, 2]]) { matmul($0[0], $0[1]) },
         OpCase(name: "matmul 2-D × 3-D", shapes: [[2, 3], [2, 3, 2]]) { matmul($0[0], $0[1]) },
         OpCase(name: "matmul batch-1 broadcast", shapes: [[1, 2, 3], [2, 3, 2]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul 1-D · 1-D", shapes: [[3], [3]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul 1-D × 2-D", shapes: [[3], [3, 4]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul 2-D × 1-D", shapes: [[2, 3], [3]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul 1-D × 3-D", shapes: [[3], [2, 3, 2]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul 3-D × 1-D", shapes: [[2, 2, 3], [3]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul 4-D × 3-D broadcast", shapes: [[2, 1, 2, 3], [3, 3, 2]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul [2,1,m,k] × [1,3,k,n]", shapes: [[2, 1, 2, 3], [1, 3, 3, 2]]) { matmul($0[0], $0[1]) },
+        OpCase(name: "matmul batch-broadcast permuted operands", shapes: [[3, 2, 2, 3], [3, 1, 2, 3]]) {
+            matmul($0[0].permuted([1, 0, 2, 3]), $0[1].permuted([1, 0, 3, 2]))
+        },
+        OpCase(name: "matmul expanded batch × 2-D", shapes: [[1, 2, 3], [3, 2]]) {
+            matmul($0[0].expanded(to: [3, 2, 3]), $0[1])
+        },
+        OpCase(name: "matmul strided 1-D × 3-D", shapes: [[6], [2, 3, 2]]) {
+            matmul($0[0].sliced(axis: 0, 0..<6, step: 2), $0[1])
+        },
     ]
 
     static let nn: [OpCase] = [
@@ -184,6 +200,17 @@ enum OpCases {
         OpCase(name: "fused linear no bias, 3-D input", shapes: [[2, 2, 3], [4, 3]]) { linear($0[0], weight: $0[1]) },
         OpCase(name: "fused linear+leakyRelu slope -0.5 (unfusable)", shapes: [[4, 3], [2, 3], [2]]) {
             linear($0[0], weight: $0[1], bias: $0[2], activation: .leakyRelu(negativeSlope: -0.5))
+        },
+        OpCase(name: "batchNorm train [N, C, L]", shapes: [[3, 2, 4], [2], [2]]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        },
+        OpCase(name: "batchNorm train [N, C]", shapes: [[4, 3], [3], [3]]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        },
+        OpCase(name: "batchNorm eval [N, C, L]", shapes: [[3, 2, 4], [2], [2]]) {
+            let dtype = $0[0].dtype
+            return batchNorm($0[0], runningMean: Tensor([0.3, -0.2], dtype: dtype),
+                             runningVar: Tensor([0.5, 2], dtype: dtype), weight: $0[1], bias: $0[2], training: false)
         },
     ]
 }

@@ -8,9 +8,8 @@ struct Cast: Primitive {
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues()
         let out = Tensor(uninitializedShape: shape, dtype: dtype)
-        ag_cast(x.dtype.c, dtype.c, x.scalarCount, x.pointer, out.pointer)
+        _ = forward([inputs[0].contiguousValues()], into: out)
         return out
     }
 

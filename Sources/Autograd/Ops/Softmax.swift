@@ -16,8 +16,7 @@ struct Softmax: Primitive {
         let moved = Permute(order: order)
         let rows = moved.forward([x], shape: order.map { x.shape[$0] }).contiguousValues()
         let out = Tensor(uninitializedShape: rows.shape, dtype: x.dtype)
-        let n = x.shape[axis]
-        ag_softmax(x.dtype.c, n == 0 ? 0 : x.scalarCount / n, n, rows.pointer, out.pointer, log ? 1 : 0)
+        _ = Softmax(axis: x.rank - 1, log: log).forward([rows], into: out)
         return Permute(order: moved.inverse).forward([out], shape: shape)
     }
 

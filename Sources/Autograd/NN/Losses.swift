@@ -76,6 +76,10 @@ public func binaryCrossEntropy(logits: Tensor, targets: Tensor) -> Tensor {
 /// The multiclass SVM (hinge) loss: for each row, Σ over wrong classes j of
 /// max(0, s_j − s_label + margin), averaged over rows.
 ///
+/// This is the CS231n form, a sum over classes: it equals PyTorch's
+/// `MultiMarginLoss(margin:)` times the number of classes (PyTorch divides
+/// each row's sum by the class count).
+///
 /// ```swift
 /// let loss = hingeLoss(scores: scores, labels: [0, 2], margin: 1)
 /// ```

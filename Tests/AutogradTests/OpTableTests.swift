@@ -18,6 +18,18 @@ struct OpTableTests {
         #expect(ag_unary_name(AG_UNARY_OP_COUNT) == nil)
     }
 
+    @Test func vectorKernelsAreRegisteredPerRow() {
+        let before = Kernels.usesSIMD
+        defer { Kernels.usesSIMD = before }
+        Kernels.usesSIMD = true
+        let vectorised = Set(UnaryOp.all.filter(\.hasVectorKernel).map(\.name))
+        if Kernels.usesSIMD {
+            #expect(vectorised == ["exp", "log", "tanh", "sigmoid", "gelu"])
+        }
+        Kernels.usesSIMD = false
+        #expect(UnaryOp.all.allSatisfy { !$0.hasVectorKernel })
+    }
+
     @Test func everyBinaryCRowHasOneSwiftRow() {
         let kernels = BinaryOp.all.map(\.kernel.rawValue) + Comparison.kernels.map(\.rawValue)
         #expect(Set(kernels).count == kernels.count)

@@ -133,7 +133,7 @@ public func relu(_ x: Tensor) -> Tensor { UnaryOp.relu(x) }
 
 /// Elementwise x for x > 0, `negativeSlope · x` otherwise; its gradient at 0 is the slope.
 public func leakyRelu(_ x: Tensor, negativeSlope: Double = 0.01) -> Tensor {
-    UnaryOp.leakyRelu.with(p0: negativeSlope)(x)
+    (negativeSlope == UnaryOp.leakyRelu.p0 ? UnaryOp.leakyRelu : UnaryOp.leakyRelu.with(p0: negativeSlope))(x)
 }
 
 /// Elementwise log(1 + e^(βx)) / β, computed stably, and x itself where
@@ -143,7 +143,8 @@ public func leakyRelu(_ x: Tensor, negativeSlope: Double = 0.01) -> Tensor {
 /// softplus(Tensor([-1, 0, 30]))  // [0.3133, 0.6931, 30]
 /// ```
 public func softplus(_ x: Tensor, beta: Double = 1, threshold: Double = 20) -> Tensor {
-    UnaryOp.softplus.with(p0: beta, p1: threshold)(x)
+    let op = UnaryOp.softplus
+    return (beta == op.p0 && threshold == op.p1 ? op : op.with(p0: beta, p1: threshold))(x)
 }
 
 /// Elementwise GELU, x · Φ(x) with the exact normal CDF (PyTorch's default

@@ -8,7 +8,15 @@
 
 #include "ag_runtime.h"
 
-/** y[o, i] = scale * sum_k x[o, k, i]. */
+/**
+ * y[o, i] = scale * sum_k x[o, k, i], summed pairwise: contiguous runs
+ * (inner == 1) in leaves of 512 floats / 256 doubles, each in 128 bytes of
+ * independent lanes, combined pairwise; strided sums (inner > 1) in blocks of
+ * 16 rows per column (up to 256 when the partial sums of wide, tall inputs
+ * would not fit the stack otherwise), combined pairwise. The error grows
+ * with log(r), not r, and the result is the same on the portable and AVX2
+ * paths and on any number of threads. The scale is applied in double.
+ */
 void ag_reduce_sum(ag_dtype dt, size_t outer, size_t r, size_t inner,
                    double scale, const void *x, void *y);
 

@@ -20,6 +20,18 @@
 void ag_reduce_sum(ag_dtype dt, size_t outer, size_t r, size_t inner,
                    double scale, const void *x, void *y);
 
+/** y[o, i] = max_k x[o, k, i], NaN when any of them is NaN (r >= 1). */
+void ag_reduce_max(ag_dtype dt, size_t outer, size_t r, size_t inner,
+                   const void *x, void *y);
+
+/**
+ * The gradient weights of a max: w[o, k, i] = 1/c where x[o, k, i] == y[o, i]
+ * and 0 elsewhere, c being the number of such k (ties share evenly, as in
+ * PyTorch's amax). When y[o, i] is NaN the NaN elements of the slice share.
+ */
+void ag_reduce_max_ties(ag_dtype dt, size_t outer, size_t r, size_t inner,
+                        const void *x, const void *y, void *w);
+
 /**
  * idx[o, i] = the k that maximises x[o, k, i]: the first one on ties, and the
  * first NaN if there is one (NaN wins, as in PyTorch).

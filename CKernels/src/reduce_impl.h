@@ -95,6 +95,92 @@ static void FN(reduce_sum)(size_t outer, size_t r, size_t inner, double scale, c
     ag_parallel_for(outer * chunks, AG_GRAIN_CHEAP / (r * width) + 1, FN(sum_cols_range), &job);
 }
 
+/* The larger of b and v, NaN when either is. */
+#define AG_MAX_NAN(b, v) ((v) > (b) || (v) != (v) ? (v) : (b))
+
+/* y[o, i] = max over k of x[o, k, i]; NaN when the slice holds one. Rows
+ * (inner == 1) run in independent lanes. */
+AG_INLINE void FN(max_body)(size_t o0, size_t o1, size_t r, size_t inner, const T *restrict x, T *restrict y) {
+    enum { L = AG_PW_LANES(T) };
+    for (size_t o = o0; o < o1; o++) {
+        const T *xo = x + o * r * inner;
+        T *yo = y + o * inner;
+        if (inner == 1) {
+            T best = xo[0];
+            size_t k = 1;
+            if (r >= 1 + L) {
+                T lane[L];
+                for (int l = 0; l < L; l++) lane[l] = xo[1 + l];
+                for (k = 1 + L; k + L <= r; k += L)
+                    for (int l = 0; l < L; l++) lane[l] = AG_MAX_NAN(lane[l], xo[k + l]);
+                for (int l = 0; l < L; l++) best = AG_MAX_NAN(best, lane[l]);
+            }
+            for (; k < r; k++) best = AG_MAX_NAN(best, xo[k]);
+            yo[0] = best;
+            continue;
+        }
+        for (size_t i = 0; i < inner; i++) yo[i] = xo[i];
+        for (size_t k = 1; k < r; k++) {
+            const T *row = xo + k * inner;
+            for (size_t i = 0; i < inner; i++) yo[i] = AG_MAX_NAN(yo[i], row[i]);
+        }
+    }
+}
+
+AG_AVX2 static void FN(max_avx2)(size_t o0, size_t o1, size_t r, size_t inner, const T *x, T *y) {
+    FN(max_body)(o0, o1, r, inner, x, y);
+}
+static void FN(max_portable)(size_t o0, size_t o1, size_t r, size_t inner, const T *x, T *y) {
+    FN(max_body)(o0, o1, r, inner, x, y);
+}
+
+typedef struct { size_t r, inner; const T *x; T *y; } FN(max_job);
+
+static void FN(max_range)(void *ctx, size_t o0, size_t o1) {
+    const FN(max_job) *j = ctx;
+    if (ag_simd_enabled()) FN(max_avx2)(o0, o1, j->r, j->inner, j->x, j->y);
+    else FN(max_portable)(o0, o1, j->r, j->inner, j->x, j->y);
+}
+
+static void FN(reduce_max)(size_t outer, size_t r, size_t inner, const T *x, T *y) {
+    FN(max_job) job = {r, inner, x, y};
+    size_t per_outer = r * inner ? r * inner : 1;
+    ag_parallel_for(outer, AG_GRAIN_CHEAP / per_outer + 1, FN(max_range), &job);
+}
+
+/* w[o, k, i] = 1 / (number of ties) where x[o, k, i] equals y[o, i] (or
+ * both are NaN), else 0; columns go in chunks whose counts fit on the stack. */
+static void FN(max_ties)(size_t outer, size_t r, size_t inner, const T *x, const T *y, T *w) {
+    enum { C = 64 };
+    for (size_t o = 0; o < outer; o++) {
+        const T *xo = x + o * r * inner;
+        const T *yo = y + o * inner;
+        T *wo = w + o * r * inner;
+        for (size_t i0 = 0; i0 < inner; i0 += C) {
+            size_t c = inner - i0 < C ? inner - i0 : C;
+            size_t count[C];
+            T share[C];
+            for (size_t i = 0; i < c; i++) count[i] = 0;
+            for (size_t k = 0; k < r; k++) {
+                const T *row = xo + k * inner + i0;
+                for (size_t i = 0; i < c; i++) {
+                    T m = yo[i0 + i], v = row[i];
+                    count[i] += m != m ? v != v : v == m;
+                }
+            }
+            for (size_t i = 0; i < c; i++) share[i] = count[i] ? (T)1 / (T)count[i] : 0;
+            for (size_t k = 0; k < r; k++) {
+                const T *row = xo + k * inner + i0;
+                T *out = wo + k * inner + i0;
+                for (size_t i = 0; i < c; i++) {
+                    T m = yo[i0 + i], v = row[i];
+                    out[i] = (m != m ? v != v : v == m) ? share[i] : 0;
+                }
+            }
+        }
+    }
+}
+
 static void FN(reduce_argmax)(size_t outer, size_t r, size_t inner, const T *x, int64_t *idx) {
     for (size_t o = 0; o < outer; o++) {
         const T *xo = x + o * r * inner;

@@ -125,8 +125,10 @@ struct SummationAccuracyTests {
 
     /// Softmax over rows of 1M: the probabilities of a row sum to 1 up to the
     /// rounding of its exponentials' sum; the fused cross-entropy, with each
-    /// row's label on its maximum (a loss near 1, so that float32 can show
-    /// the error), is log Σ exp(x − max) as float64 computes it.
+    /// row's label on its maximum (a loss near 2, so that float32 can show
+    /// the error), is log Σ exp(x − max) as float64 computes it. Before
+    /// pairwise summation: |Σp − 1| was 5e-4 (portable) and 9e-5 (SIMD), the
+    /// loss off by 2.4e-4 (portable) and 1.3e-7 (SIMD) of itself.
     @Test func softmaxAndCrossEntropyOverLongRows() {
         let n = 1 << 20
         let rows = Array(Self.data.normal[0..<(2 * n)]).map { $0 * 5 }
@@ -147,7 +149,7 @@ struct SummationAccuracyTests {
             }
             let loss = crossEntropy(logits: x, labels: labels).item()
             print("summation accuracy: crossEntropy loss \(wantLoss) over rows of \(n), \(path): relative error \(Swift.abs(loss - wantLoss) / wantLoss)")
-            #expect(Swift.abs(loss - wantLoss) < 2e-7 * wantLoss, "crossEntropy on the \(path) path: \(loss) vs \(wantLoss)")
+            #expect(Swift.abs(loss - wantLoss) < 1e-7 * wantLoss, "crossEntropy on the \(path) path: \(loss) vs \(wantLoss)")
         }
     }
 }

@@ -26,7 +26,10 @@
 #define AG_PW_LEAF(T) (16 * AG_PW_LANES(T))
 #define AG_PW_ROWS 16
 #define AG_PW_ROWS_MAX 256
-/* Stack room for the partial sums of a column sum: 128 KB. */
+/* Stack room for the partial sums of a column sum: 128 KB, in the frame of
+ * the kernel's range function (the calling threads' and the OpenMP
+ * workers' stacks are megabytes). Full-width levels of a [4096, 4096]
+ * column sum need 8 × 16 KB. */
 #define AG_PW_SCRATCH(T) (131072 / sizeof(T))
 /* Below this many values a row is summed on one thread. */
 #define AG_PW_PARALLEL_MIN ((size_t)1 << 17)

@@ -54,18 +54,31 @@ AG_INLINE T FN(pw_leaf)(const T *restrict x, size_t n) {
     return s;
 }
 
-AG_AVX2 AG_PW_STATIC T FN(pw_leaf_avx2)(const T *x, size_t n) { return FN(pw_leaf)(x, n); }
-AG_PW_STATIC T FN(pw_leaf_portable)(const T *x, size_t n) { return FN(pw_leaf)(x, n); }
-
-/* Where a run of n > AG_PW_LEAF(T) values splits: after half of its leaves. */
+/* Where a run of n > leaf values splits: after half of its leaves. */
 static inline size_t FN(pw_split)(size_t n, size_t leaf) {
     size_t leaves = (n + leaf - 1) / leaf;
     return leaves / 2 * leaf;
 }
 
-/* Pairwise Σ x[0..n); recursion depth log2(n / leaf). */
+/* pw_sum of n ≤ 2 leaves, and of n ≤ 4 leaves: the bottom two levels of the
+ * recursion written out, so that one call covers up to four leaves. */
+AG_INLINE T FN(pw_two)(const T *x, size_t n) {
+    enum { LEAF = AG_PW_LEAF(T) };
+    return n <= LEAF ? FN(pw_leaf)(x, n) : FN(pw_leaf)(x, LEAF) + FN(pw_leaf)(x + LEAF, n - LEAF);
+}
+
+AG_INLINE T FN(pw_four)(const T *x, size_t n) {
+    if (n <= 2 * AG_PW_LEAF(T)) return FN(pw_two)(x, n);
+    size_t h = FN(pw_split)(n, AG_PW_LEAF(T));
+    return FN(pw_two)(x, h) + FN(pw_two)(x + h, n - h);
+}
+
+AG_AVX2 AG_PW_STATIC T FN(pw_four_avx2)(const T *x, size_t n) { return FN(pw_four)(x, n); }
+AG_PW_STATIC T FN(pw_four_portable)(const T *x, size_t n) { return FN(pw_four)(x, n); }
+
+/* Pairwise Σ x[0..n); recursion depth log2(n / leaf) − 2. */
 AG_PW_STATIC T FN(pw_sum)(const T *x, size_t n, int simd) {
-    if (n <= AG_PW_LEAF(T)) return simd ? FN(pw_leaf_avx2)(x, n) : FN(pw_leaf_portable)(x, n);
+    if (n <= 4 * AG_PW_LEAF(T)) return simd ? FN(pw_four_avx2)(x, n) : FN(pw_four_portable)(x, n);
     size_t h = FN(pw_split)(n, AG_PW_LEAF(T));
     T a = FN(pw_sum)(x, h, simd);
     return a + FN(pw_sum)(x + h, n - h, simd);

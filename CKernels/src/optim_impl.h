@@ -118,11 +118,9 @@ static void FN(update_range)(void *ctx, size_t b, size_t e) {
     else FN(update_portable)(ctx, b, e);
 }
 
-static double FN(sum_of_squares)(size_t n, const T *x) {
-    double acc = 0;
-    for (size_t i = 0; i < n; i++) acc += (double)x[i] * (double)x[i];
-    return acc;
-}
+#include "reduce_pairwise.h"
+
+static double FN(sum_of_squares)(size_t n, const T *x) { return FN(pw_sum_squares)(x, n); }
 
 static void FN(scale)(size_t n, T *x, T s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;

@@ -32,28 +32,40 @@ AG_AVX2 static float row_max_avx2(size_t n, const float *x) {
     return best;
 }
 
-/* out[k] = exp(x[k] − m); returns Σ out[k]. */
+AG_AVX2 static inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+
+/* Returns Σ exp(x[k] − m), summed in blocks of 128 combined pairwise; stores
+ * out[k] = exp(x[k] − m) when out is not NULL. */
 AG_AVX2 static float row_exp_sum_avx2(size_t n, const float *x, float m, float *out) {
-    __m256 acc = _mm256_setzero_ps(), vm = _mm256_set1_ps(m);
+    pw_acc_f32 acc;
+    acc.blocks = 0;
+    __m256 vm = _mm256_set1_ps(m);
     size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        __m256 e = ag_v_exp(_mm256_sub_ps(_mm256_loadu_ps(x + k), vm));
-        _mm256_storeu_ps(out + k, e);
-        acc = _mm256_add_ps(acc, e);
+    while (k + 8 <= n) {
+        size_t end = n - k < 128 ? n : k + 128;
+        __m256 sum = _mm256_setzero_ps();
+        for (; k + 8 <= end; k += 8) {
+            __m256 e = ag_v_exp(_mm256_sub_ps(_mm256_loadu_ps(x + k), vm));
+            if (out) _mm256_storeu_ps(out + k, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        pw_push_f32(&acc, hsum_avx2(sum));
     }
-    float lanes[8], sum = 0;
-    _mm256_storeu_ps(lanes, acc);
-    for (int i = 0; i < 8; i++) sum += lanes[i];
     if (k < n) {
-        float in[8], e[8];
+        float in[8], e[8], sum = 0;
         for (size_t i = 0; i < 8; i++) in[i] = k + i < n ? x[k + i] - m : -__builtin_inff();
         _mm256_storeu_ps(e, ag_v_exp(_mm256_loadu_ps(in)));
         for (size_t i = 0; k + i < n; i++) {
-            out[k + i] = e[i];
+            if (out) out[k + i] = e[i];
             sum += e[i];
         }
+        pw_push_f32(&acc, sum);
     }
-    return sum;
+    return pw_total_f32(&acc);
 }
 
 AG_AVX2 static void row_scale_avx2(size_t n, float *y, float s) {
@@ -95,9 +107,7 @@ static void softmax_xent_avx2(size_t rows, size_t n, const float *x, const float
             row_scale_avx2(n, gr, (float)scale / s);
             gr[label] -= (float)scale;
         } else {
-            float scratch[256];
-            s = 0;
-            for (size_t k = 0; k < n; k += 256) s += row_exp_sum_avx2(n - k < 256 ? n - k : 256, xr + k, m, scratch);
+            s = row_exp_sum_avx2(n, xr, m, NULL);
         }
         total += (double)m + log((double)s) - (double)xr[label];
     }

@@ -7,25 +7,34 @@ import CKernels
 struct ReductionLayout {
     let values: Tensor
     let outer: Int, r: Int, inner: Int
+    /// The permutation (kept axes, then reduced axes) that made `values`, or
+    /// nil when `values` is the input itself.
+    let order: [Int]?
 
     init(_ x: Tensor, axes: [Int]) {
-        let rank = x.rank
-        let adjacent = axes.isEmpty || axes.last! - axes.first! + 1 == axes.count
-        if adjacent && x.isContiguous {
-            let first = axes.first ?? rank
-            let last = axes.last ?? rank - 1
+        if let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) {
             values = x
-            outer = ShapeRules.count(x.shape[..<first])
-            r = axes.isEmpty ? 1 : ShapeRules.count(x.shape[first...last])
-            inner = ShapeRules.count(x.shape[(last + 1)...])
+            (self.outer, self.r, self.inner) = (outer, r, inner)
+            order = nil
         } else {
-            let kept = (0..<rank).filter { !axes.contains($0) }
+            let kept = (0..<x.rank).filter { !axes.contains($0) }
             let permuted = Permute(order: kept + axes).forward([x], shape: (kept + axes).map { x.shape[$0] })
             values = permuted.contiguousValues()
             outer = ShapeRules.count(kept.map { x.shape[$0] })
             r = ShapeRules.count(axes.map { x.shape[$0] })
             inner = 1
+            order = kept + axes
         }
+    }
+
+    /// [outer, r, inner] of `x` itself when it is contiguous and `axes`
+    /// (sorted) are adjacent; nil otherwise.
+    static func adjacent(_ x: Tensor, axes: [Int]) -> (outer: Int, r: Int, inner: Int)? {
+        guard x.isContiguous else { return nil }
+        guard let first = axes.first, let last = axes.last else { return (x.scalarCount, 1, 1) }
+        guard last - first + 1 == axes.count else { return nil }
+        return (ShapeRules.count(x.shape[..<first]), ShapeRules.count(x.shape[first...last]),
+                ShapeRules.count(x.shape[(last + 1)...]))
     }
 }
 
@@ -57,16 +66,7 @@ struct Sum: Primitive {
     /// Adjacent axes of a contiguous input only: then [outer, r, inner] needs no copy.
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
         let x = inputs[0]
-        guard x.isContiguous, output.isContiguous else { return false }
-        var outer = 1, r = 1, inner = 1
-        if let first = axes.first, let last = axes.last {
-            guard last - first + 1 == axes.count else { return false }
-            for i in 0..<x.rank {
-                if i < first { outer *= x.shape[i] } else if i > last { inner *= x.shape[i] } else { r *= x.shape[i] }
-            }
-        } else {
-            outer = x.scalarCount
-        }
+        guard output.isContiguous, let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) else { return false }
         ag_reduce_sum(x.dtype.c, outer, r, inner, scale, x.pointer, output.pointer)
         return true
     }
@@ -80,6 +80,83 @@ struct Sum: Primitive {
     func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
         self(tangents[0]!)
     }
+}
+
+/// Maximum over a set of axes: NaN where a slice holds a NaN. The gradient
+/// is shared evenly among the elements equal to the maximum (see ``MaxTies``),
+/// as PyTorch's `amax`.
+struct MaxReduce: Primitive {
+    let axes: [Int]
+    let keepDims: Bool
+    var name: String { "max" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        reducedShape(inputs[0], axes: axes, keepDims: keepDims)
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let layout = ReductionLayout(inputs[0], axes: axes)
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        ag_reduce_max(out.dtype.c, layout.outer, layout.r, layout.inner, layout.values.pointer, out.pointer)
+        return out
+    }
+
+    /// Adjacent axes of a contiguous input only, as ``Sum``.
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard output.isContiguous, let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) else { return false }
+        ag_reduce_max(x.dtype.c, outer, r, inner, x.pointer, output.pointer)
+        return true
+    }
+
+    /// 1/c at each of the c maximal elements of each slice, 0 elsewhere; a
+    /// constant of the backward graph, so second derivatives flow through the
+    /// product with the gradient only.
+    private func weights(_ x: Tensor, _ y: Tensor) -> Tensor {
+        noGrad { MaxTies(axes: axes)(x.detach(), y.detach().reshaped(reducedShape(x.shape, axes: axes, keepDims: true))) }
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        let x = inputs[0]
+        let g = grad.reshaped(reducedShape(x.shape, axes: axes, keepDims: true)).expanded(to: x.shape)
+        return [weights(x, output) * g]
+    }
+
+    /// The mean of the tangents of the maximal elements.
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        (weights(inputs[0], output) * tangents[0]!).sum(alongAxes: axes, keepDims: keepDims)
+    }
+}
+
+/// How a max over `axes` shares its gradient: inputs x and its maximum m
+/// (with the reduced axes kept as size 1) give, in x's shape, 1/c where an
+/// element equals the maximum of its slice and 0 elsewhere, c being the
+/// number of such elements. Where m is NaN, the NaN elements of the slice
+/// share instead. Not differentiable (piecewise constant); an op, so a
+/// compiled graph recomputes it on every call.
+struct MaxTies: Primitive {
+    let axes: [Int]
+    var name: String { "maxTies" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        guard inputs[1] == reducedShape(inputs[0], axes: axes, keepDims: true) else {
+            opError(name, "expects a maximum of shape \(ShapeRules.describe(reducedShape(inputs[0], axes: axes, keepDims: true))) for input \(ShapeRules.describe(inputs[0])), got \(ShapeRules.describe(inputs[1]))")
+        }
+        return inputs[0]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let x = inputs[0], m = inputs[1].contiguousValues()
+        let layout = ReductionLayout(x, axes: axes)
+        let w = Tensor(uninitializedShape: layout.values.shape, dtype: x.dtype)
+        ag_reduce_max_ties(x.dtype.c, layout.outer, layout.r, layout.inner, layout.values.pointer, m.pointer, w.pointer)
+        guard let order = layout.order else { return w }
+        return Permute(order: Permute(order: order).inverse).forward([w], shape: shape)
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] { [nil, nil] }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor { Tensor.zeros(like: output) }
 }
 
 /// Runs `body` with `index` (class positions stored as values of the
@@ -207,27 +284,36 @@ extension Tensor {
         return Sum(axes: a, keepDims: keepDims, scale: 1 / Double(n))(self)
     }
 
-    /// Maximum over `axes` (every axis when nil). The gradient goes to the
-    /// element that won (the first one on ties, as the argmax picks it).
+    /// Maximum over `axes` (every axis when nil), keeping them as size 1 when
+    /// `keepDims`. A slice that holds a NaN has maximum NaN.
+    ///
+    /// The gradient is shared evenly among tied maxima: each element equal to
+    /// its slice's maximum gets g/c, c being how many there are (PyTorch's
+    /// `amax` and `max()`; only PyTorch's `max(dim)`, which also returns
+    /// indices, sends it all to one). Forward mode gives the mean of the tied
+    /// elements' tangents. In a slice whose maximum is NaN, the NaN elements
+    /// share the gradient the same way (as PyTorch's `max()`; its `amax` gives
+    /// NaN gradients to that slice instead).
     ///
     /// ```swift
     /// Tensor([[1, 5], [7, 2]]).max(alongAxes: [1])  // [5, 7]
+    /// let x = Tensor([[3, 1, 3], [2, 2, 0]]).requiringGrad()
+    /// x.max(alongAxes: [1]).sum().backward()        // x.grad: [[0.5, 0, 0.5], [0.5, 0.5, 0]]
     /// ```
     public func max(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let a = ShapeRules.axes(axes, rank: rank, op: "max")
-        let outShape = reducedShape(shape, axes: a, keepDims: keepDims)
         guard a.allSatisfy({ shape[$0] > 0 }) else {
             opError("max", "reducing an empty axis of shape \(ShapeRules.describe(shape))")
         }
-        let kept = (0..<rank).filter { !a.contains($0) }
-        let outer = ShapeRules.count(kept.map { shape[$0] })
-        let r = ShapeRules.count(a.map { shape[$0] })
-        let blocks = permuted(kept + a).reshaped([outer, r, 1])
-        let index = noGrad { ArgmaxAxis()(blocks.detach()) }
-        return GatherAxis()(blocks, index).reshaped(outShape)
+        return MaxReduce(axes: a, keepDims: keepDims)(self)
     }
 
-    /// Minimum over `axes` (every axis when nil); gradients as for ``max(alongAxes:keepDims:)``.
+    /// Minimum over `axes` (every axis when nil); NaN and gradients as for
+    /// ``max(alongAxes:keepDims:)`` (ties share the gradient evenly).
+    ///
+    /// ```swift
+    /// Tensor([[1, 5], [7, 2]]).min(alongAxes: [0])  // [1, 2]
+    /// ```
     public func min(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         -(-self).max(alongAxes: axes, keepDims: keepDims)
     }

@@ -7,13 +7,7 @@ import Testing
 struct KernelTests {
     /// Runs `body` on the portable path and on the SIMD path (where the CPU has one).
     private func bothPaths(_ body: () -> [Double]) -> (portable: [Double], simd: [Double]) {
-        let before = ag_simd_enabled()
-        ag_set_simd_enabled(0)
-        let portable = body()
-        ag_set_simd_enabled(1)
-        let simd = body()
-        ag_set_simd_enabled(before)
-        return (portable, simd)
+        (KernelSettings.with(simd: false, body), KernelSettings.with(simd: true, body))
     }
 
     @Test("portable and SIMD paths agree", arguments: OpCases.elementwise + OpCases.broadcasting + OpCases.reductions)
@@ -34,28 +28,22 @@ struct KernelTests {
             [(a + b).scalars, tanh(a).scalars, UnaryProbe.reluBackward(a, b), m.sum(alongAxes: [0]).scalars,
              m.transposed().contiguous().scalars]
         }
-        let before = ag_num_threads()
-        ag_set_num_threads(1)
-        let one = run()
-        ag_set_num_threads(2)
-        let two = run()
-        ag_set_num_threads(before)
-        for (x, y) in zip(one, two) { #expect(x == y) }
+        let (one, two) = KernelSettings.with { (KernelSettings.with(threads: 1, run), KernelSettings.with(threads: 2, run)) }
+        for (i, (x, y)) in zip(one, two).enumerated() { #expect(x == y, "result \(i) differs between 1 and 2 threads") }
         #expect(one[0][12345] == Double(Float(a.scalars[12345]) + Float(b.scalars[12345])))
     }
 
     @Test func parallelForCoversEveryIndexOnce() {
         let n = 100_003
         var hits = [Int32](repeating: 0, count: n)
-        let before = ag_num_threads()
-        ag_set_num_threads(2)
-        hits.withUnsafeMutableBufferPointer { buffer in
-            ag_parallel_for(n, 1000, { ctx, begin, end in
-                let p = ctx!.assumingMemoryBound(to: Int32.self)
-                for i in begin..<end { p[i] += 1 }
-            }, buffer.baseAddress)
+        KernelSettings.with(threads: 2) {
+            hits.withUnsafeMutableBufferPointer { buffer in
+                ag_parallel_for(n, 1000, { ctx, begin, end in
+                    let p = ctx!.assumingMemoryBound(to: Int32.self)
+                    for i in begin..<end { p[i] += 1 }
+                }, buffer.baseAddress)
+            }
         }
-        ag_set_num_threads(before)
         #expect(hits.allSatisfy { $0 == 1 })
     }
 }
@@ -83,9 +71,10 @@ struct SmallGemmTests {
                 let a = Tensor.randn([(transA ? k : m) * lda], using: &rng).scalars(as: Float.self)
                 let b = Tensor.randn([(transB ? n : k) * ldb], using: &rng).scalars(as: Float.self)
                 var ours = [Float](repeating: .nan, count: m * ldc), reference = ours
-                ag_set_simd_enabled(1)
-                ag_gemm(AG_F32, transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda),
-                        b, Int64(ldb), 0, &ours, Int64(ldc))
+                KernelSettings.with(simd: true) {
+                    ag_gemm(AG_F32, transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda),
+                            b, Int64(ldb), 0, &ours, Int64(ldc))
+                }
                 cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                             Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, &reference, Int32(ldc))
                 for i in 0..<m {

@@ -19,15 +19,15 @@ struct OpTableTests {
     }
 
     @Test func vectorKernelsAreRegisteredPerRow() {
-        let before = Kernels.usesSIMD
-        defer { Kernels.usesSIMD = before }
-        Kernels.usesSIMD = true
-        let vectorised = Set(UnaryOp.all.filter(\.hasVectorKernel).map(\.name))
-        if Kernels.usesSIMD {
-            #expect(vectorised == ["exp", "log", "tanh", "sigmoid", "gelu"])
+        KernelSettings.with(simd: true) {
+            let vectorised = Set(UnaryOp.all.filter(\.hasVectorKernel).map(\.name))
+            if Kernels.usesSIMD {
+                #expect(vectorised == ["exp", "log", "tanh", "sigmoid", "gelu"])
+            }
         }
-        Kernels.usesSIMD = false
-        #expect(UnaryOp.all.allSatisfy { !$0.hasVectorKernel })
+        KernelSettings.with(simd: false) {
+            #expect(UnaryOp.all.allSatisfy { !$0.hasVectorKernel })
+        }
     }
 
     @Test func everyBinaryCRowHasOneSwiftRow() {
@@ -74,9 +74,10 @@ struct OpTableTests {
 
     /// `op` over `xs` in `dtype` on the kernel path `path`, as Doubles.
     private func run(_ op: UnaryOp, _ xs: [Double], _ dtype: DType, path: String) -> [Double] {
-        let before = Kernels.usesSIMD
-        defer { Kernels.usesSIMD = before }
-        Kernels.usesSIMD = path != "portable"
+        KernelSettings.with(simd: path != "portable") { runOnThisPath(op, xs, dtype, path: path) }
+    }
+
+    private func runOnThisPath(_ op: UnaryOp, _ xs: [Double], _ dtype: DType, path: String) -> [Double] {
         let x = Tensor(shape: [xs.count], scalars: xs, dtype: dtype)
         switch path {
         case "epilogue":
@@ -123,10 +124,7 @@ struct OpTableTests {
     @Test func limitsAtInfinity() {
         let xs: [Double] = [-.infinity, .infinity]
         for dtype in [DType.float32, .float64] {
-            for simd in [false, true] {
-                let before = Kernels.usesSIMD
-                Kernels.usesSIMD = simd
-                defer { Kernels.usesSIMD = before }
+            for simd in [false, true] { KernelSettings.with(simd: simd) {
                 let x = Tensor(shape: [2], scalars: xs, dtype: dtype)
                 for (name, f) in [("gelu", gelu), ("silu", silu), ("softplus", { softplus($0) }),
                                   ("relu", relu), ("mish", mish)] as [(String, (Tensor) -> Tensor)] {
@@ -134,7 +132,7 @@ struct OpTableTests {
                 }
                 #expect(sigmoid(x).scalars == [0, 1])
                 #expect(tanh(x).scalars == [-1, 1])
-            }
+            } }
         }
     }
 

@@ -33,12 +33,8 @@ struct SummationAccuracyTests {
     /// Runs `body` on the portable path, then on the SIMD path (where the CPU
     /// has one), restoring the setting afterwards.
     private func onBothPaths(_ body: (String) -> Void) {
-        let before = Kernels.usesSIMD
-        defer { Kernels.usesSIMD = before }
-        Kernels.usesSIMD = false
-        body("portable")
-        Kernels.usesSIMD = true
-        if Kernels.usesSIMD { body("SIMD") }
+        KernelSettings.with(simd: false) { body("portable") }
+        KernelSettings.with(simd: true) { if Kernels.usesSIMD { body("SIMD") } }
     }
 
     /// The reference sums over the middle axis of `values` seen as

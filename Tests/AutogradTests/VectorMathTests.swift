@@ -62,10 +62,7 @@ struct VectorMathTests {
     func accuracy(_ f: Function) {
         let xs = Self.inputs(f.range)
         var ys = [Float](repeating: 0, count: xs.count)
-        let before = ag_simd_enabled()
-        ag_set_simd_enabled(1)
-        ag_unary(f.op, AG_F32, xs.count, xs, &ys, 0, 0)
-        ag_set_simd_enabled(before)
+        KernelSettings.with(simd: true) { ag_unary(f.op, AG_F32, xs.count, xs, &ys, 0, 0) }
         var worst = 0.0, worstAt: Float = 0
         for (x, y) in zip(xs, ys) {
             let e = Self.ulpError(y, f.reference(Double(x)))

@@ -19,7 +19,7 @@ enum BackwardEngine {
     /// tensor is returned (nil where none arrives).
     static func run(root: Tensor, seed: Tensor, retainGraph: Bool, createGraph: Bool,
                     capture: [Tensor]?) -> [Tensor?] {
-        let tracer = Tracer.current
+        let tracer = ThreadFlags.opObserver
         let wasInBackward = tracer?.inBackward ?? false
         tracer?.inBackward = true
         defer { tracer?.inBackward = wasInBackward }
@@ -159,8 +159,8 @@ enum BackwardEngine {
 
     private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool,
                                    claimed: inout Set<ObjectIdentifier>) {
-        let tracer = Tracer.current
-        tracer?.touched(leaf)
+        let tracer = ThreadFlags.opObserver
+        tracer?.didAccumulateGradient(into: leaf)
         if let existing = leaf.grad {
             leaf.grad = existing + g  // a new tensor either way
             return

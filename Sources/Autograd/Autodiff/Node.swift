@@ -1,6 +1,6 @@
 /// One recorded application of a ``Primitive``: what the reverse pass needs
 /// to send the output's gradient back to the inputs.
-final class Node {
+package final class Node: GradientFunction {
     let op: any Primitive
     /// The inputs, saved for the VJP and to find where gradients go next.
     /// Emptied once the node has run, unless the graph is retained.
@@ -25,6 +25,8 @@ final class Node {
     /// the node has run, so the VJP reads the output without the node saving
     /// a copy of it for its whole life (which would also be a cycle).
     var passOutput: Tensor?
+
+    package var opName: String { op.name }
 
     init(op: any Primitive, inputs: [Tensor], output: Tensor) {
         self.op = op
@@ -73,5 +75,15 @@ final class Node {
                 node.inputs = []
             }
         }
+    }
+}
+
+extension Tensor {
+    /// The node that produced this tensor in the recorded graph; `nil` for a
+    /// leaf. Stored untyped by the tensor layer, which knows no nodes; only
+    /// nodes are ever stored there.
+    package var gradFn: Node? {
+        get { gradFnObject.map { unsafeDowncast($0, to: Node.self) } }
+        set { gradFnObject = newValue }
     }
 }

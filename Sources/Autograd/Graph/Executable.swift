@@ -112,7 +112,7 @@ final class Executable {
         let saved = flags.pointee
         flags.pointee.gradDisabled = true
         flags.pointee.forwardSuspended = true
-        flags.pointee.tracer = nil
+        flags.pointee.observer = nil
         defer { flags.pointee = saved }
         for (i, input) in inputs.enumerated() {
             if input.isContiguous {

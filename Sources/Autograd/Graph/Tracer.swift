@@ -8,7 +8,7 @@
 /// parameters, optimizer state, and tensors made from Swift values inside
 /// the closure. Reading a traced value back into Swift (``Tensor/item()``,
 /// ``Tensor/scalars``) stops: the compiled function could not repeat it.
-final class Tracer {
+final class Tracer: OpObserver, OptimizerObserver {
     private struct ViewKey: Hashable {
         let storage: ObjectIdentifier
         let offset: Int
@@ -39,15 +39,14 @@ final class Tracer {
     private var advanced: [ObjectIdentifier: Int] = [:]
 
     /// The tracer recording on this thread, if any.
-    static var current: Tracer? { ThreadFlags.current.pointee.tracer?.takeUnretainedValue() }
+    static var current: Tracer? {
+        guard let observer = ThreadFlags.current.pointee.observer else { return nil }
+        return observer as? Tracer
+    }
 
     /// Runs `body` recording into this tracer.
     func recording<R>(_ body: () throws -> R) rethrows -> R {
-        let flags = ThreadFlags.current
-        let saved = flags.pointee.tracer
-        flags.pointee.tracer = Unmanaged.passUnretained(self)
-        defer { flags.pointee.tracer = saved }
-        return try withExtendedLifetime(self) { try body() }
+        try ThreadFlags.observing(self, body)
     }
 
     /// Registers the function's inputs (contiguous tensors, made so by the caller).
@@ -108,7 +107,7 @@ final class Tracer {
     }
 
     /// Records one application of `op` (called by ``Primitive/apply(_:)``).
-    func record(_ op: any Primitive, inputs: [Tensor], output: Tensor) {
+    func didApply(_ op: any Primitive, inputs: [Tensor], output: Tensor) {
         let ins = inputs.map { value(of: $0) }
         keepAlive.append(output)
         let n = graph.nodes.count
@@ -131,7 +130,7 @@ final class Tracer {
     }
 
     /// Records `optimizer.step()`: one advance, then an update per parameter with a gradient.
-    func recordStep(_ optimizer: Optimizer) {
+    func willStep(_ optimizer: Optimizer) {
         let id = ObjectIdentifier(optimizer)
         let advance = addNode(.advance(optimizer), inputs: [], output: nil)
         if let previous = advanced[id] { graph.nodes[advance].after.append(previous) }
@@ -148,7 +147,7 @@ final class Tracer {
     }
 
     /// Records `target.assign(source)`.
-    func recordAssign(_ target: Tensor, _ source: Tensor) {
+    func willAssign(_ target: Tensor, from source: Tensor) {
         guard !isComputed(target) else {
             fatalError("compile: assign writes into a tensor computed inside the compiled function (shape \(ShapeRules.describe(target.shape))); only captured tensors (parameters, buffers) can be assigned")
         }
@@ -157,7 +156,7 @@ final class Tracer {
     }
 
     /// Notes that the traced backward gave `leaf` its gradient.
-    func touched(_ leaf: Tensor) {
+    func didAccumulateGradient(into leaf: Tensor) {
         touchedLeaves.append(leaf)
     }
 
@@ -168,15 +167,14 @@ final class Tracer {
 
     /// Stops when Swift code reads the values of a traced tensor: the
     /// compiled function would repeat the trace's answer, not compute a new one.
-    static func checkRead(_ t: Tensor, _ what: String) {
-        guard let tracer = current, tracer.isComputed(t) || tracer.isInput(t) else { return }
-        let producer = tracer.producerName(t)
+    func willRead(_ t: Tensor, _ what: String) {
+        guard isComputed(t) || isInput(t) else { return }
+        let producer = producerName(t)
         fatalError("compile: \(what) reads the values of a traced tensor (shape \(ShapeRules.describe(t.shape)), computed by \(producer)) while tracing; a compiled function cannot branch on or copy out tensor values. Return the tensor and read it after the call.")
     }
 
     /// Stops when a random tensor is drawn while tracing: it would be frozen into the graph.
-    static func checkRandom(_ what: String) {
-        guard current != nil else { return }
+    func willDrawRandom(_ what: String) {
         fatalError("compile: \(what) draws random numbers while tracing; the compiled function would repeat the same draw on every call. Draw outside and pass the tensor as an input (or evaluate without dropout).")
     }
 

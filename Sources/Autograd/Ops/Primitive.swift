@@ -148,12 +148,12 @@ extension Primitive {
         let recording = !flags.pointee.gradDisabled
         // The forward pass sees plain values: a custom op's forward may use recorded ops.
         flags.pointee.gradDisabled = true
-        let tracer = flags.pointee.tracer
-        flags.pointee.tracer = nil
+        let observer = flags.pointee.observer
+        flags.pointee.observer = nil
         let output = forward(inputs, shape: shape)
-        flags.pointee.tracer = tracer
+        flags.pointee.observer = observer
         flags.pointee.gradDisabled = !recording
-        if let tracer { tracer.takeUnretainedValue().record(self, inputs: inputs, output: output) }
+        if let observer { (observer as? any OpObserver)?.didApply(self, inputs: inputs, output: output) }
         if recording && inputs.contains(where: \.requiresGrad) {
             output.gradFn = Node(op: self, inputs: inputs, output: output)
         }

@@ -242,7 +242,7 @@ extension Tensor {
         let a = ShapeRules.axis(axis, rank: rank, op: "argmax")
         guard shape[a] > 0 else { opError("argmax", "axis \(a) of shape \(ShapeRules.describe(shape)) is empty") }
         let kept = (0..<rank).filter { $0 != a }
-        Tracer.checkRead(self, "argmax(alongAxis:)")
+        ThreadFlags.current.pointee.observer?.willRead(self, "argmax(alongAxis:)")
         let blocks = detach().permuted(kept + [a]).reshaped([ShapeRules.count(kept.map { shape[$0] }), shape[a], 1])
         return Tensor.argmaxIndices(blocks)
     }

@@ -63,7 +63,7 @@ open class Optimizer {
 
     /// Applies one update to every parameter that has a gradient.
     public func step() {
-        Tracer.current?.recordStep(self)
+        ThreadFlags.optimizerObserver?.willStep(self)
         stepCount += 1
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
@@ -402,7 +402,7 @@ public final class AdaGrad: Optimizer {
 /// ```
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) -> Double {
-    if Tracer.current != nil {
+    if ThreadFlags.current.pointee.observer != nil {
         fatalError("compile: clipGradientNorm decides from the gradients' values whether to scale them, which a compiled function cannot repeat; clip outside compile, or scale the gradients with tensor ops")
     }
     let grads = parameters.compactMap(\.grad).map { $0.contiguousValues() }
@@ -418,4 +418,19 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) -> Double 
         }
     }
     return total
+}
+
+/// An ``ExecutionObserver`` that also sees optimizer steps (the graph
+/// compiler's tracer records them as update nodes).
+package protocol OptimizerObserver: ExecutionObserver {
+    /// `optimizer.step()` is about to update its parameters.
+    func willStep(_ optimizer: Optimizer)
+}
+
+extension ThreadFlags {
+    /// This thread's observer, when it observes optimizer steps.
+    package static var optimizerObserver: (any OptimizerObserver)? {
+        guard let observer = current.pointee.observer else { return nil }
+        return observer as? any OptimizerObserver
+    }
 }

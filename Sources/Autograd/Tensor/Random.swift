@@ -72,7 +72,7 @@ extension Tensor {
         _ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32,
         using generator: inout G
     ) -> Tensor {
-        Tracer.checkRandom("Tensor.uniform")
+        ThreadFlags.current.pointee.observer?.willDrawRandom("Tensor.uniform")
         let n = ShapeRules.count(shape)
         var values = [Double](repeating: 0, count: n)
         for i in 0..<n {
@@ -92,7 +92,7 @@ extension Tensor {
         _ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32,
         using generator: inout RandomGenerator
     ) -> Tensor {
-        Tracer.checkRandom("Tensor.normal")
+        ThreadFlags.current.pointee.observer?.willDrawRandom("Tensor.normal")
         let n = ShapeRules.count(shape)
         var values = [Double](repeating: 0, count: n)
         for i in 0..<n { values[i] = mean + std * generator.standardNormal() }

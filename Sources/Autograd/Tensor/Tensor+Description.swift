@@ -19,8 +19,9 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
         var body = ""
         format(values, style: style, elide: elide, axis: 0, base: 0, indent: 7, into: &body)
         var suffix = ", shape=\(ShapeRules.describe(shape)), dtype=\(dtype)"
-        if let node = gradFn {
-            suffix += ", gradFn=<\(node.op.name)>"
+        if let producer = gradFnObject {
+            let name = (producer as? any GradientFunction)?.opName ?? "?"
+            suffix += ", gradFn=<\(name)>"
         } else if requiresGrad {
             suffix += ", requiresGrad=true"
         }

@@ -20,7 +20,7 @@ extension Tensor {
     /// let v: [Float] = x.scalars(as: Float.self)
     /// ```
     public func scalars<T: TensorScalar>(as type: T.Type = Double.self) -> [T] {
-        Tracer.checkRead(self, "scalars")
+        ThreadFlags.current.pointee.observer?.willRead(self, "scalars")
         let source = contiguousValues()
         let n = scalarCount
         return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
@@ -39,7 +39,7 @@ extension Tensor {
         guard scalarCount == 1 else {
             fatalError("item(): tensor of shape \(ShapeRules.describe(shape)) has \(scalarCount) elements, not 1")
         }
-        Tracer.checkRead(self, "item()")
+        ThreadFlags.current.pointee.observer?.willRead(self, "item()")
         return loadScalar()
     }
 
@@ -63,7 +63,7 @@ extension Tensor {
         guard index.count == rank else {
             fatalError("subscript: \(index.count) indices for a tensor of rank \(rank)")
         }
-        Tracer.checkRead(self, "subscript(scalarAt:)")
+        ThreadFlags.current.pointee.observer?.willRead(self, "subscript(scalarAt:)")
         var position = offset
         for (axis, i) in index.enumerated() {
             let j = i < 0 ? i + shape[axis] : i

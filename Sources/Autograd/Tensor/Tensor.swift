@@ -24,8 +24,10 @@ public final class Tensor {
     /// Element offset of the first element in the storage.
     let offset: Int
 
-    /// The node that produced this tensor in the recorded graph; `nil` for a leaf.
-    var gradFn: Node?
+    /// The node that produced this tensor in the recorded graph; `nil` for a
+    /// leaf. Untyped here, as the tensor layer knows no nodes: the ops layer
+    /// reads and writes it as `gradFn: Node?`.
+    package var gradFnObject: AnyObject?
     var leafRequiresGrad = false
     /// The forward-mode tangent carried through ``jvp(of:at:tangent:)``.
     var tangent: Tensor?
@@ -73,18 +75,19 @@ public final class Tensor {
     /// whose gradient is wanted. Only leaves (tensors no recorded op produced)
     /// may have it set.
     public var requiresGrad: Bool {
-        get { gradFn != nil || leafRequiresGrad }
+        get { gradFnObject != nil || leafRequiresGrad }
         set {
-            guard gradFn == nil else {
+            if let producer = gradFnObject {
+                let name = (producer as? any GradientFunction)?.opName ?? "an op"
                 fatalError(
-                    "requiresGrad can only be set on a leaf tensor; this one was produced by \(gradFn!.op.name). Use detach() first.")
+                    "requiresGrad can only be set on a leaf tensor; this one was produced by \(name). Use detach() first.")
             }
             leafRequiresGrad = newValue
         }
     }
 
     /// True when no recorded op produced this tensor.
-    public var isLeaf: Bool { gradFn == nil }
+    public var isLeaf: Bool { gradFnObject == nil }
 
     /// Marks this leaf as requiring grad and returns it, for chaining.
     ///
@@ -155,7 +158,7 @@ public final class Tensor {
         guard source.dtype == dtype else {
             opError("assign", "dtypes \(dtype) and \(source.dtype) differ")
         }
-        Tracer.current?.recordAssign(self, source)
+        ThreadFlags.current.pointee.observer?.willAssign(self, from: source)
         source.copyValues(into: self)
         bumpVersion()
     }

@@ -1,4 +1,6 @@
-@testable import Autograd
+import Autograd
+@testable import AutogradOps
+@testable import AutogradTensor
 import CKernels
 import Foundation
 import Testing

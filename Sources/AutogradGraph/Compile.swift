@@ -138,8 +138,8 @@ public final class CompiledFunction {
         for leaf in tracer.touchedLeaves where leaf.grad.map(tracer.isComputed) ?? false {
             leaf.grad = nil
         }
-        plans.append(Executable(tracedGraph: tracer.graph, inputShapes: inputs.map(\.shape),
-                                inputDTypes: inputs.map(\.dtype), options: options))
+        plans.append(Executable(tracedGraph: tracer.graph, inputShapes: inputs.map { $0.shape },
+                                inputDTypes: inputs.map { $0.dtype }, options: options))
         traceCount += 1
         return outputs.map { $0.detach() }
     }

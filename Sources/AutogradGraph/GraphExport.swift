@@ -99,7 +99,7 @@ extension Tensor {
         while let (node, outShape) = stack.popLast() {
             let me = ids[ObjectIdentifier(node)]!
             lines.append("  n\(me) [style=filled, fillcolor=\"#cfe3ff\", label=\"\(DOT.escape(node.op.name))\\n\(DOT.shape(outShape))\"];")
-            for input in node.inputs {
+            for input in node.savedInputs {
                 if let child = input.gradFn {
                     let (c, fresh) = id(child)
                     if fresh { stack.append((child, input.shape)) }

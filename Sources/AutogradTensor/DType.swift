@@ -16,7 +16,7 @@ public enum DType: Sendable, Hashable, CustomStringConvertible {
     case float64
 
     /// Bytes per element.
-    public var byteSize: Int {
+    @inlinable public var byteSize: Int {
         switch self {
         case .float32: 4
         case .float64: 8

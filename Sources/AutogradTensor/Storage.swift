@@ -7,24 +7,31 @@ import Synchronization
 /// tensor saved for backward cannot silently change under it. Buffers come
 /// from and return to ``BufferPool``, so steady-state training reuses memory
 /// instead of asking the system for it on every op.
-package final class Storage {
+@usableFromInline package final class Storage {
     /// Alignment of every buffer, in bytes: one cache line, enough for AVX-512 loads.
     static let alignment = 64
 
     /// The first byte. Fixed for storage that owns its memory; a compiled
     /// plan points borrowed storage at each call's inputs.
-    package private(set) var base: UnsafeMutableRawPointer
+    @inlinable package var base: UnsafeMutableRawPointer { baseStorage }
     package let count: Int
-    package let dtype: DType
+    @usableFromInline package let dtype: DType
     /// Bytes actually reserved (the pool's size class); 0 for borrowed memory.
     let capacity: Int
-    package var version = 0
+    /// Bumped by every in-place write; recorded nodes compare it.
+    @inlinable package var version: Int {
+        get { versionStorage }
+        set { versionStorage = newValue }
+    }
+    // Stored fields behind inlinable accessors: see `Tensor`.
+    @usableFromInline @exclusivity(unchecked) var baseStorage: UnsafeMutableRawPointer
+    @usableFromInline @exclusivity(unchecked) var versionStorage = 0
 
     /// Allocates `count` elements of `dtype`, uninitialised.
     package init(count: Int, dtype: DType) {
         self.count = count
         self.dtype = dtype
-        (base, capacity) = BufferPool.shared.take(bytes: count * dtype.byteSize)
+        (baseStorage, capacity) = BufferPool.shared.take(bytes: count * dtype.byteSize)
     }
 
     /// Storage over memory someone else owns (and frees): a compiled plan's
@@ -32,14 +39,14 @@ package final class Storage {
     package init(borrowing pointer: UnsafeMutableRawPointer, count: Int, dtype: DType) {
         self.count = count
         self.dtype = dtype
-        base = pointer
+        baseStorage = pointer
         capacity = 0
     }
 
     /// Points borrowed storage at other memory of the same size.
     package func rebind(_ pointer: UnsafeMutableRawPointer) {
         precondition(capacity == 0, "Storage.rebind: this storage owns its memory")
-        base = pointer
+        baseStorage = pointer
     }
 
     deinit {

@@ -16,24 +16,51 @@ import CKernels
 /// print(x.grad!)  // tensor([[2, 4], [6, 8]])
 /// ```
 public final class Tensor {
-    package let storage: Storage
+    @usableFromInline package let storage: Storage
     /// The size of each dimension; `[]` for a scalar.
     public let shape: [Int]
     /// Element strides of each dimension (0 for an expanded dimension).
     public let strides: [Int]
     /// Element offset of the first element in the storage.
-    package let offset: Int
+    @usableFromInline package let offset: Int
+
+    // The ops layer reads and writes these fields on every op. Accessed
+    // directly from another module, a stored `var` costs a run-time
+    // exclusivity check (a thread-local access-set insert) per access, and a
+    // non-inlinable accessor a call and a retain. So the fields are
+    // `@usableFromInline` with run-time checks off, behind `@inlinable`
+    // accessors compiled here; nothing hands out overlapping `inout` access
+    // to them.
+    @usableFromInline @exclusivity(unchecked) var gradFnStorage: AnyObject?
+    @usableFromInline @exclusivity(unchecked) var leafRequiresGradStorage = false
+    @usableFromInline @exclusivity(unchecked) var tangentStorage: Tensor?
+    @usableFromInline @exclusivity(unchecked) var gradStorage: Tensor?
 
     /// The node that produced this tensor in the recorded graph; `nil` for a
     /// leaf. Untyped here, as the tensor layer knows no nodes: the ops layer
     /// reads and writes it as `gradFn: Node?`.
-    package var gradFnObject: AnyObject?
-    package var leafRequiresGrad = false
+    @inlinable package var gradFnObject: AnyObject? {
+        get { gradFnStorage }
+        set { gradFnStorage = newValue }
+    }
+
+    /// Whether this leaf's gradient is wanted (see ``requiresGrad``).
+    @inlinable package var leafRequiresGrad: Bool {
+        get { leafRequiresGradStorage }
+        set { leafRequiresGradStorage = newValue }
+    }
+
     /// The forward-mode tangent carried through ``jvp(of:at:tangent:)``.
-    package var tangent: Tensor?
+    @inlinable package var tangent: Tensor? {
+        get { tangentStorage }
+        set { tangentStorage = newValue }
+    }
 
     /// The gradient accumulated by ``backward(_:retainGraph:createGraph:)`` into this leaf.
-    public var grad: Tensor?
+    @inlinable public var grad: Tensor? {
+        get { gradStorage }
+        set { gradStorage = newValue }
+    }
 
     package init(storage: Storage, shape: [Int], strides: [Int], offset: Int) {
         self.storage = storage
@@ -112,7 +139,7 @@ public final class Tensor {
     }
 
     /// Address of the first element.
-    package var pointer: UnsafeMutableRawPointer {
+    @inlinable package var pointer: UnsafeMutableRawPointer {
         storage.base + offset * storage.dtype.byteSize
     }
 

@@ -407,7 +407,7 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) -> Double 
     if ThreadFlags.current.pointee.observer != nil {
         fatalError("compile: clipGradientNorm decides from the gradients' values whether to scale them, which a compiled function cannot repeat; clip outside compile, or scale the gradients with tensor ops")
     }
-    let grads = parameters.compactMap(\.grad).map { $0.contiguousValues() }
+    let grads = parameters.compactMap { $0.grad }.map { $0.contiguousValues() }
     let total = grads.reduce(0.0) { $0 + ag_sum_of_squares($1.dtype.c, $1.scalarCount, $1.pointer) }.squareRoot()
     if total > maxNorm {
         let scale = maxNorm / (total + 1e-6)

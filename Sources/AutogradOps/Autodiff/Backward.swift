@@ -145,8 +145,8 @@ enum BackwardEngine {
 
     /// Which inputs want a gradient; a shared array when all of a few do (the usual case), to allocate none.
     static func needs(_ inputs: [Tensor]) -> [Bool] {
-        if inputs.count < allNeeded.count && inputs.allSatisfy(\.requiresGrad) { return allNeeded[inputs.count] }
-        return inputs.map(\.requiresGrad)
+        if inputs.count < allNeeded.count && inputs.allSatisfy({ $0.requiresGrad }) { return allNeeded[inputs.count] }
+        return inputs.map { $0.requiresGrad }
     }
 
     /// Sums a gradient shaped like a broadcast result back to the input's shape.

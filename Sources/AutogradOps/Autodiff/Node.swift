@@ -6,7 +6,7 @@ package final class Node: GradientFunction {
     package let op: any Primitive
     /// The inputs, saved for the VJP and to find where gradients go next.
     /// Emptied once the node has run, unless the graph is retained.
-    package var inputs: [Tensor]
+    var inputs: [Tensor]
     /// Storage versions at record time, to catch in-place writes to saved
     /// tensors: the first two inputs' and the output's inline (no array to
     /// allocate for most ops), any further inputs' in `moreVersions`.
@@ -30,13 +30,16 @@ package final class Node: GradientFunction {
 
     package var opName: String { op.name }
 
+    /// The saved inputs (empty once released), for graph export.
+    package var savedInputs: [Tensor] { inputs }
+
     init(op: any Primitive, inputs: [Tensor], output: Tensor) {
         self.op = op
         self.inputs = inputs
         firstVersions = (inputs.count > 0 ? inputs[0].storage.version : 0,
                          inputs.count > 1 ? inputs[1].storage.version : 0)
         outputVersion = output.storage.version
-        moreVersions = inputs.count > 2 ? inputs[2...].map(\.storage.version) : []
+        moreVersions = inputs.count > 2 ? inputs[2...].map { $0.storage.version } : []
     }
 
     private func version(ofInput i: Int) -> Int {

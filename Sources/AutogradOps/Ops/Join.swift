@@ -42,7 +42,7 @@ struct Concat: Primitive {
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
-        let shapes = inputs.map(\.shape)
+        let shapes = inputs.map { $0.shape }
         for (i, x) in inputs.enumerated() {
             x.copyValues(into: part(i, shapes).forward([out], shape: x.shape))
         }
@@ -50,7 +50,7 @@ struct Concat: Primitive {
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        let shapes = inputs.map(\.shape)
+        let shapes = inputs.map { $0.shape }
         return inputs.indices.map { needs[$0] ? part($0, shapes)(grad) : nil }
     }
 

@@ -124,7 +124,7 @@ extension Primitive {
         return OpIdentity(self, attributes)
     }
 
-    public func outputShape(of inputs: [Tensor]) -> [Int] { outputShape(inputs.map(\.shape)) }
+    public func outputShape(of inputs: [Tensor]) -> [Int] { outputShape(inputs.map { $0.shape }) }
     public func forward(_ inputs: [Tensor], into output: Tensor) -> Bool { false }
     public func allowsInPlace(_ index: Int) -> Bool { false }
     public func vjpOfOnlyInput(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor) -> Tensor? {
@@ -156,11 +156,13 @@ extension Primitive {
         flags.pointee.observer = observer
         flags.pointee.gradDisabled = !recording
         if let observer { (observer as? any OpObserver)?.didApply(self, inputs: inputs, output: output) }
-        if recording && inputs.contains(where: \.requiresGrad) {
+        // Closures rather than key paths (`\.requiresGrad`): a key path into
+        // the tensor layer's class is not reduced to a plain call across modules.
+        if recording && inputs.contains(where: { $0.requiresGrad }) {
             output.gradFn = Node(op: self, inputs: inputs, output: output)
         }
         if !flags.pointee.forwardSuspended && inputs.contains(where: { $0.tangent != nil }) {
-            let tangents = inputs.map(\.tangent)
+            let tangents = inputs.map { $0.tangent }
             let primal = output.detach()
             let t = ForwardMode.with(suspended: true) { jvp(inputs, primal, tangents) }
             output.tangent = t.shape == output.shape ? t : t.expanded(to: output.shape)

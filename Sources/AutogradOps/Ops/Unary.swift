@@ -154,7 +154,7 @@ final class UnaryBackwardOp: Primitive, ElementwisePrimitive, Sendable {
     }
 
     func outputShape(of inputs: [Tensor]) -> [Int] {
-        inputs[0].shape == inputs[1].shape ? inputs[0].shape : outputShape(inputs.map(\.shape))
+        inputs[0].shape == inputs[1].shape ? inputs[0].shape : outputShape(inputs.map { $0.shape })
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {

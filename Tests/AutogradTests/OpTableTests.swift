@@ -1,6 +1,5 @@
 import Autograd
 @testable import AutogradOps
-@testable import AutogradTensor
 import CKernels
 import Foundation
 import Testing

@@ -1,5 +1,4 @@
 import Autograd
-@testable import AutogradOps
 @testable import AutogradTensor
 import CKernels
 import Testing

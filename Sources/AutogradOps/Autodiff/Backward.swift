@@ -20,10 +20,10 @@ enum BackwardEngine {
     /// tensor is returned (nil where none arrives).
     static func run(root: Tensor, seed: Tensor, retainGraph: Bool, createGraph: Bool,
                     capture: [Tensor]?) -> [Tensor?] {
-        let tracer = ThreadFlags.opObserver
-        let wasInBackward = tracer?.inBackward ?? false
-        tracer?.inBackward = true
-        defer { tracer?.inBackward = wasInBackward }
+        let observer = ThreadFlags.opObserver
+        let wasInBackward = observer?.inBackward ?? false
+        observer?.inBackward = true
+        defer { observer?.inBackward = wasInBackward }
         return GradMode.with(enabled: createGraph) {
             execute(root: root, seed: seed, retainGraph: retainGraph, createGraph: createGraph,
                     capture: capture)
@@ -160,8 +160,8 @@ enum BackwardEngine {
 
     private static func accumulate(_ g: Tensor, into leaf: Tensor, createGraph: Bool,
                                    claimed: inout Set<ObjectIdentifier>) {
-        let tracer = ThreadFlags.opObserver
-        tracer?.didAccumulateGradient(into: leaf)
+        let observer = ThreadFlags.opObserver
+        observer?.didAccumulateGradient(into: leaf)
         if let existing = leaf.grad {
             leaf.grad = existing + g  // a new tensor either way
             return
@@ -177,7 +177,7 @@ enum BackwardEngine {
             leaf.grad = g.detach()
         } else {
             // While tracing, the copy is an op, so the graph sees where .grad comes from.
-            let own = tracer == nil ? g.contiguousCopyDetached() : Contiguous()(g)
+            let own = observer == nil ? g.contiguousCopyDetached() : Contiguous()(g)
             claimed.insert(ObjectIdentifier(own.storage))
             leaf.grad = own
         }

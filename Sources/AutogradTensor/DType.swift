@@ -31,7 +31,7 @@ public enum DType: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The kernels' name for this dtype.
-    package var c: ag_dtype {
+    @inlinable package var c: ag_dtype {
         switch self {
         case .float32: AG_F32
         case .float64: AG_F64

@@ -1,11 +1,11 @@
 /// Shape arithmetic shared by the ops: element counts, row-major strides,
 /// broadcasting and the formatting used in error messages.
-package enum ShapeRules {
+@usableFromInline package enum ShapeRules {
     private static let scalarStrides: [Int] = []
     private static let vectorStrides: [Int] = [1]
 
     /// Number of elements in a tensor of this shape (1 for a scalar).
-    package static func count<Dims: Sequence<Int>>(_ shape: Dims) -> Int {
+    @inlinable package static func count<Dims: Sequence<Int>>(_ shape: Dims) -> Int {
         var n = 1
         for d in shape { n *= d }
         return n
@@ -26,7 +26,7 @@ package enum ShapeRules {
     }
 
     /// NumPy broadcasting of two shapes, or `nil` when they don't broadcast.
-    package static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+    @inlinable package static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
         let n = max(a.count, b.count)
         var out = [Int](repeating: 1, count: n)
         for i in 0..<n {

@@ -70,7 +70,7 @@ public final class Tensor {
     }
 
     /// A fresh contiguous tensor whose values are not yet written.
-    package convenience init(uninitializedShape shape: [Int], dtype: DType) {
+    @usableFromInline package convenience init(uninitializedShape shape: [Int], dtype: DType) {
         for d in shape where d < 0 {
             fatalError("Tensor: negative dimension in shape \(ShapeRules.describe(shape))")
         }
@@ -86,10 +86,10 @@ public final class Tensor {
     public var rank: Int { shape.count }
 
     /// Number of elements.
-    public var scalarCount: Int { ShapeRules.count(shape) }
+    @inlinable public var scalarCount: Int { ShapeRules.count(shape) }
 
     /// True when the elements are laid out densely in row-major order.
-    public var isContiguous: Bool {
+    @inlinable public var isContiguous: Bool {
         var expected = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) where shape[i] != 1 {
             if strides[i] != expected { return false }
@@ -146,7 +146,7 @@ public final class Tensor {
     /// This tensor's values in a contiguous buffer: itself when already
     /// contiguous, a fresh copy otherwise. Records nothing in the graph; for
     /// kernels' inputs inside an op's forward.
-    package func contiguousValues() -> Tensor {
+    @inlinable package func contiguousValues() -> Tensor {
         if isContiguous { return self }
         let out = Tensor(uninitializedShape: shape, dtype: dtype)
         copyValues(into: out)
@@ -154,7 +154,7 @@ public final class Tensor {
     }
 
     /// Copies this tensor's values into `destination` (same shape; any strides).
-    package func copyValues(into destination: Tensor) {
+    @usableFromInline package func copyValues(into destination: Tensor) {
         precondition(destination.shape == shape)
         withInt64Pointer(shape) { shapePtr in
             withInt64Pointer(strides) { src in

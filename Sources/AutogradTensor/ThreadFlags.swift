@@ -34,14 +34,14 @@ package struct ThreadFlags {
     /// until it uninstalls it.
     package unowned(unsafe) var observer: (any ExecutionObserver)?
 
-    private static let key: pthread_key_t = {
+    @usableFromInline static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { $0.map { free($0) } }
         return key
     }()
 
     /// This thread's flags, created on first use.
-    package static var current: UnsafeMutablePointer<ThreadFlags> {
+    @inlinable package static var current: UnsafeMutablePointer<ThreadFlags> {
         if let p = pthread_getspecific(key) {
             return p.assumingMemoryBound(to: ThreadFlags.self)
         }
@@ -52,7 +52,7 @@ package struct ThreadFlags {
     }
 
     /// Runs `body` with one flag set to `value`, restoring it afterwards.
-    package static func with<R>(_ flag: WritableKeyPath<ThreadFlags, Bool>, _ value: Bool,
+    @inlinable package static func with<R>(_ flag: WritableKeyPath<ThreadFlags, Bool>, _ value: Bool,
                                 _ body: () throws -> R) rethrows -> R {
         let flags = current
         let saved = flags.pointee[keyPath: flag]
@@ -63,7 +63,7 @@ package struct ThreadFlags {
 
     /// Runs `body` with `observer` installed on this thread (nil: none),
     /// restoring the previous one afterwards; keeps `observer` alive meanwhile.
-    package static func observing<R>(_ observer: (any ExecutionObserver)?,
+    @inlinable package static func observing<R>(_ observer: (any ExecutionObserver)?,
                                      _ body: () throws -> R) rethrows -> R {
         let flags = current
         let saved = flags.pointee.observer

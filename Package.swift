@@ -27,8 +27,9 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
-        // The library in layers, each importing only the ones below it; the
-        // compiler enforces the order (see DESIGN.md).
+        // The library in layers, each depending only on the ones below it, so
+        // a call upward does not build: a lower layer reaches a higher one
+        // only through hooks it declares itself (ExecutionObserver, …).
         // Storage, shapes, dtypes, creation, random, printing; per-thread flags.
         .target(name: "AutogradTensor", dependencies: ["CKernels"]),
         // Primitives and op tables, eager tape and backward, forward mode, gradcheck.

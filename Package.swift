@@ -27,10 +27,28 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
+        // The library in layers, each depending only on the ones below it, so
+        // a call upward does not build: a lower layer reaches a higher one
+        // only through hooks it declares itself (ExecutionObserver, …).
+        // Storage, shapes, dtypes, creation, random, printing; per-thread flags.
+        .target(name: "AutogradTensor", dependencies: ["CKernels"]),
+        // Primitives and op tables, eager tape and backward, forward mode, gradcheck.
+        .target(name: "AutogradOps", dependencies: ["AutogradTensor", "CKernels"]),
+        // Modules, losses, optimizers, datasets, checkpoints, the Trainer.
+        .target(
+            name: "AutogradNN",
+            dependencies: ["AutogradOps", "AutogradTensor", "CKernels"],
+            resources: [.copy("Data/Resources/digits.csv")]
+        ),
+        // The graph compiler; above NN because compiled steps run optimizers.
+        .target(
+            name: "AutogradGraph",
+            dependencies: ["AutogradNN", "AutogradOps", "AutogradTensor", "CKernels"]
+        ),
+        // The umbrella users import: re-exports the four layers.
         .target(
             name: "Autograd",
-            dependencies: ["CKernels"],
-            resources: [.copy("Data/Resources/digits.csv")]
+            dependencies: ["AutogradGraph", "AutogradNN", "AutogradOps", "AutogradTensor"]
         ),
         // Counts heap allocations for `autograd bench`; linked into the
         // executable only, never into the library.
@@ -46,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AutogradTests",
-            dependencies: ["Autograd", "CKernels"],
+            dependencies: ["Autograd", "AutogradTensor", "AutogradOps", "CKernels"],
             exclude: ["Fixtures/make_fixtures.py"],
             resources: [.copy("Fixtures/from_python.safetensors")]
         ),

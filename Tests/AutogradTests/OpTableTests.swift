@@ -1,4 +1,5 @@
-@testable import Autograd
+import Autograd
+@testable import AutogradOps
 import CKernels
 import Foundation
 import Testing

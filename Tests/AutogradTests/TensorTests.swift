@@ -1,4 +1,5 @@
-@testable import Autograd
+import Autograd
+@testable import AutogradTensor
 import CKernels
 import Testing
 

@@ -1,0 +1,95 @@
+import AutogradOps
+import AutogradTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes files so that a crash never leaves a half-written one: the bytes go
+/// to a temporary file in the same folder, which is flushed to disk and then
+/// renamed over the destination in one step.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` atomically. Throws ``FileError`` naming the
+    /// path and the system's reason.
+    public static func write(_ bytes: [UInt8], to path: String) throws(FileError) {
+        let directory = parentDirectory(of: path)
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError(path: path, reason: systemError()) }
+        var written = 0
+        var failure: String?
+        bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = systemError()
+                    return
+                }
+                written += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = systemError() }
+        if close(fd) != 0 && failure == nil { failure = systemError() }
+        if failure == nil && rename(temporary, path) != 0 { failure = systemError() }
+        if let failure {
+            unlink(temporary)
+            throw FileError(path: path, reason: failure)
+        }
+        // Make the rename itself durable.
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Writes UTF-8 text to `path` atomically.
+    public static func write(_ text: String, to path: String) throws(FileError) {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Reads a whole file. Throws ``FileError`` when it can't.
+    public static func read(_ path: String) throws(FileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, reason: systemError()) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError(path: path, reason: systemError()) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, reason: "not a regular file") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var got = 0
+        var failure: String?
+        bytes.withUnsafeMutableBytes { buffer in
+            while got < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + got, buffer.count - got)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = systemError()
+                    return
+                }
+                if n == 0 { break }
+                got += n
+            }
+        }
+        if let failure { throw FileError(path: path, reason: failure) }
+        return got == bytes.count ? bytes : Array(bytes[..<got])
+    }
+
+    private static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func systemError() -> String { String(cString: strerror(errno)) }
+}
+
+/// A file could not be read or written.
+public struct FileError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}

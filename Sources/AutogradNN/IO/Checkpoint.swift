@@ -1,0 +1,116 @@
+import AutogradOps
+import AutogradTensor
+
+/// What went wrong reading, writing or applying a checkpoint.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be read or written.
+    case io(String)
+    /// The file is not valid safetensors.
+    case corrupt(String)
+    /// A tensor has a dtype this library does not load.
+    case unsupportedDType(name: String, dtype: String)
+    /// The model has a tensor the checkpoint lacks.
+    case missing(name: String)
+    /// The checkpoint has a tensor the model lacks.
+    case unexpected(name: String)
+    /// A tensor's shape differs between model and checkpoint.
+    case shapeMismatch(name: String, expected: [Int], found: [Int])
+    /// Anything else, such as an optimizer of another kind.
+    case incompatible(String)
+
+    public var description: String {
+        switch self {
+        case .io(let reason): "cannot access checkpoint: \(reason)"
+        case .corrupt(let reason): "corrupt checkpoint: \(reason)"
+        case .unsupportedDType(let name, let dtype): "checkpoint tensor \(name) has dtype \(dtype); only F32 and F64 load"
+        case .missing(let name): "checkpoint has no tensor \(name), which the model needs"
+        case .unexpected(let name): "checkpoint has tensor \(name), which the model does not have"
+        case .shapeMismatch(let name, let expected, let found):
+            "checkpoint tensor \(name) has shape \(ShapeRules.describe(found)), the model expects \(ShapeRules.describe(expected))"
+        case .incompatible(let reason): "incompatible checkpoint: \(reason)"
+        }
+    }
+
+    /// The same error with the file's path in front of its reason.
+    func at(_ path: String) -> CheckpointError {
+        switch self {
+        case .corrupt(let reason): .corrupt("\(path): \(reason)")
+        default: self
+        }
+    }
+}
+
+/// Saves and restores a model's parameters and buffers, optionally with an
+/// optimizer's state, as one safetensors file.
+///
+/// Model tensors keep their module names (`layers.0.weight`), so the file
+/// reads like a PyTorch state dict; optimizer state is stored as
+/// `optimizer.<index>.<key>` with PyTorch's keys (`exp_avg`, `exp_avg_sq`,
+/// `max_exp_avg_sq`, `momentum_buffer`, `square_avg`, `grad_avg`, `sum`),
+/// each parameter's update count as the float64 scalar
+/// `optimizer.<index>.step`, and the optimizer's kind and step count as the
+/// metadata `optimizer.kind` and `optimizer.step`. A checkpoint written
+/// before per-parameter counts were saved still loads (see
+/// ``Optimizer/loadState(_:stepCount:)``).
+///
+/// ```swift
+/// try Checkpoint.save(model, optimizer: optimizer, metadata: ["epoch": "10"], to: "model.safetensors")
+/// try Checkpoint.load(into: model, optimizer: optimizer, from: "model.safetensors")
+/// ```
+public enum Checkpoint {
+    /// Writes the model (and optimizer) to `path` atomically.
+    public static func save(_ model: Module, optimizer: Optimizer? = nil, metadata: [String: String] = [:],
+                            to path: String) throws(CheckpointError) {
+        var tensors: [String: Tensor] = [:]
+        for (name, t) in model.stateTensors() { tensors[name] = t }
+        var meta = metadata
+        if let optimizer {
+            for (name, t) in optimizer.stateTensors() { tensors["optimizer." + name] = t }
+            meta["optimizer.kind"] = optimizer.kind
+            meta["optimizer.step"] = String(optimizer.stepCount)
+        }
+        try SafeTensors.save(tensors, metadata: meta, to: path)
+    }
+
+    /// Loads `path` into the model (and optimizer), returning the file's
+    /// metadata. Every name, shape and dtype is checked before anything is
+    /// changed: on error the model and optimizer are untouched.
+    @discardableResult
+    public static func load(into model: Module, optimizer: Optimizer? = nil, from path: String) throws(CheckpointError) -> [String: String] {
+        let (tensors, metadata) = try SafeTensors.load(from: path)
+        try load(into: model, optimizer: optimizer, tensors: tensors, metadata: metadata)
+        return metadata
+    }
+
+    /// Loads tensors and metadata already read with ``SafeTensors/load(from:)``
+    /// (for a caller that needed the metadata first, say to build the model),
+    /// with the same all-or-nothing checks.
+    public static func load(into model: Module, optimizer: Optimizer? = nil, tensors: [String: Tensor],
+                            metadata: [String: String]) throws(CheckpointError) {
+        let state = model.stateTensors()
+        var assignments: [(Tensor, Tensor)] = []
+        for (name, target) in state {
+            guard let source = tensors[name] else { throw .missing(name: name) }
+            guard source.shape == target.shape else {
+                throw .shapeMismatch(name: name, expected: target.shape, found: source.shape)
+            }
+            assignments.append((target, source.to(target.dtype)))
+        }
+        let modelNames = Set(state.map(\.name))
+        var optimizerState: [String: Tensor] = [:]
+        for name in tensors.keys.sorted() where !modelNames.contains(name) {
+            guard name.hasPrefix("optimizer.") else { throw .unexpected(name: name) }
+            optimizerState[String(name.dropFirst("optimizer.".count))] = tensors[name]!
+        }
+        if let optimizer {
+            if let kind = metadata["optimizer.kind"], kind != optimizer.kind {
+                throw .incompatible("it holds \(kind) state but the optimizer is \(optimizer.kind)")
+            }
+            let step = Int(metadata["optimizer.step"] ?? "0") ?? 0
+            try optimizer.loadState(optimizerState, stepCount: step)
+        }
+        noGrad {
+            for (target, source) in assignments { target.assign(source) }
+        }
+    }
+}

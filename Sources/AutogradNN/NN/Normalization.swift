@@ -1,0 +1,160 @@
+import AutogradOps
+import AutogradTensor
+
+/// Batch normalization over axis 1, the channels (PyTorch's
+/// `torch.nn.functional.batch_norm`): each channel of `x` ([N, C], [N, C, L],
+/// or any [N, C, ...]) is normalised with a mean and variance per channel,
+/// then scaled by `weight` and shifted by `bias` (both [C], optional).
+///
+/// - `training: true`: the statistics are the batch's, over N and every axis
+///   after C (N·L values per channel for [N, C, L]), with the biased variance
+///   (divided by that count). When `runningMean` and `runningVar` are given,
+///   they are updated in place, outside the graph:
+///   `running = (1 - momentum)·running + momentum·batch`, the variance there
+///   being the unbiased one (divided by count − 1), as PyTorch does.
+/// - `training: false`: the statistics are `runningMean` and `runningVar`,
+///   which must then be given.
+///
+/// `y = (x − mean) / sqrt(var + eps) · weight + bias`. Differentiable in `x`,
+/// `weight` and `bias`, through the batch statistics in training mode.
+/// Stops with a message naming `batchNorm` and the shapes when `x` has rank
+/// below 2, a per-channel tensor is not [C], or a channel holds a single
+/// value in training mode. Unlike PyTorch, `momentum` cannot be `nil` (no
+/// cumulative average).
+///
+/// ```swift
+/// let y = batchNorm(x, runningMean: mean, runningVar: variance, weight: gamma, bias: beta,
+///                   training: true)   // x: [8, 4, 16]; the four others: [4]
+/// ```
+public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
+                      training: Bool, momentum: Double = 0.1, eps: Double = 1e-5) -> Tensor {
+    guard x.rank >= 2 else {
+        opError("batchNorm", "expects [N, C, ...], got \(ShapeRules.describe(x.shape))")
+    }
+    let channels = x.shape[1]
+    func check(_ t: Tensor?, _ name: String) {
+        if let t, t.rank != 1 || t.shape[0] != channels {
+            opError("batchNorm", "\(name) has shape \(ShapeRules.describe(t.shape)), expected [\(channels)] for input \(ShapeRules.describe(x.shape))")
+        }
+    }
+    check(runningMean, "runningMean")
+    check(runningVar, "runningVar")
+    check(weight, "weight")
+    check(bias, "bias")
+    // Statistics over every axis but the channels', shaped [C] for [N, C]
+    // and [C, 1, ...] to broadcast against [N, C, ...].
+    let axes = [0] + Array(2..<x.rank)
+    let perChannel = [channels] + [Int](repeating: 1, count: x.rank - 2)
+    func broadcastable(_ t: Tensor) -> Tensor { x.rank == 2 ? t : t.reshaped(perChannel) }
+    let mean: Tensor, variance: Tensor
+    if training {
+        let count = x.scalarCount / Swift.max(channels, 1)
+        guard count > 1 else {
+            opError("batchNorm", "needs more than one value per channel in training mode, got input \(ShapeRules.describe(x.shape))")
+        }
+        let batchMean = x.mean(alongAxes: axes)
+        mean = broadcastable(batchMean)
+        let batchVariance = (x - mean).squared().mean(alongAxes: axes)
+        variance = broadcastable(batchVariance)
+        if let runningMean, let runningVar {
+            noGrad {
+                let unbiased = batchVariance * (Double(count) / Double(count - 1))
+                runningMean.assign(runningMean * (1 - momentum) + batchMean * momentum)
+                runningVar.assign(runningVar * (1 - momentum) + unbiased * momentum)
+            }
+        }
+    } else {
+        guard let runningMean, let runningVar else {
+            opError("batchNorm", "evaluation mode (training: false) needs runningMean and runningVar")
+        }
+        mean = broadcastable(runningMean)
+        variance = broadcastable(runningVar)
+    }
+    var y = (x - mean) / sqrt(variance + eps)
+    if let weight { y = y * broadcastable(weight) }
+    if let bias { y = y + broadcastable(bias) }
+    return y
+}
+
+/// Batch normalization of [N, C] or [N, C, L] inputs (PyTorch's
+/// `BatchNorm1d`), per channel C: in training mode it normalises with the
+/// batch's mean and biased variance, over N (and L), and updates running
+/// estimates (with the unbiased variance) by `momentum`; in evaluation mode it
+/// uses the running estimates. Then it scales by ``weight`` and shifts by
+/// ``bias``. See ``batchNorm(_:runningMean:runningVar:weight:bias:training:momentum:eps:)``.
+///
+/// Unlike PyTorch, the layer is always affine and always tracks running
+/// statistics (no `affine:` or `trackRunningStats:` options), and `momentum`
+/// cannot be `nil`.
+///
+/// ```swift
+/// let bn = BatchNorm1d(64)
+/// let y = bn(x)      // x: [batch, 64] or [batch, 64, length]
+/// ```
+public final class BatchNorm1d: Module {
+    /// The learned scale (γ) and shift (β), one per feature.
+    public let weight: Tensor
+    public let bias: Tensor
+    /// Running estimates used in evaluation mode (buffers: saved, not trained).
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    /// Added to the variance before the square root.
+    public let eps: Double
+    /// Weight of each new batch in the running estimates.
+    public let momentum: Double
+
+    /// Normalization of `features` channels.
+    public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
+        weight = Tensor.ones([features], dtype: dtype).requiringGrad()
+        bias = Tensor.zeros([features], dtype: dtype).requiringGrad()
+        runningMean = Tensor.zeros([features], dtype: dtype)
+        runningVar = Tensor.ones([features], dtype: dtype)
+        self.eps = eps
+        self.momentum = momentum
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        let features = weight.shape[0]
+        let layer = "BatchNorm1d(\(features))"
+        guard x.rank == 2 || x.rank == 3 else {
+            opError(layer, "expects [N, \(features)] or [N, \(features), L], got \(ShapeRules.describe(x.shape))")
+        }
+        guard x.shape[1] == features else {
+            opError(layer, "input \(ShapeRules.describe(x.shape)) has \(x.shape[1]) channels, expected \(features)")
+        }
+        if isTraining && x.scalarCount / Swift.max(features, 1) <= 1 {
+            opError(layer, "needs more than one value per channel in training mode, got input \(ShapeRules.describe(x.shape))")
+        }
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                         training: isTraining, momentum: momentum, eps: eps)
+    }
+}
+
+/// Layer normalization over the last axis: each sample is normalised to zero
+/// mean and unit variance across its features, then scaled and shifted.
+public final class LayerNorm: Module {
+    /// The learned scale (γ) and shift (β), one per feature.
+    public let weight: Tensor
+    public let bias: Tensor
+    /// Added to the variance before the square root.
+    public let eps: Double
+
+    /// Normalization over the last axis, of size `features`.
+    public init(_ features: Int, eps: Double = 1e-5, dtype: DType = .float32) {
+        weight = Tensor.ones([features], dtype: dtype).requiringGrad()
+        bias = Tensor.zeros([features], dtype: dtype).requiringGrad()
+        self.eps = eps
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        guard x.shape.last == weight.shape[0] else {
+            opError("LayerNorm", "input shape \(ShapeRules.describe(x.shape)) does not end in \(weight.shape[0]) features")
+        }
+        let axis = x.rank - 1
+        let mean = x.mean(alongAxes: [axis], keepDims: true)
+        let variance = (x - mean).squared().mean(alongAxes: [axis], keepDims: true)
+        return (x - mean) / sqrt(variance + eps) * weight + bias
+    }
+}

@@ -1,0 +1,348 @@
+import AutogradTensor
+import CKernels
+
+/// The layout a reduction kernel sees: the input as a contiguous
+/// [outer, r, inner] block whose middle axis is reduced. When the reduced axes
+/// are adjacent and the input contiguous, that is the input itself; otherwise
+/// the reduced axes are moved last into a contiguous copy.
+struct ReductionLayout {
+    let values: Tensor
+    let outer: Int, r: Int, inner: Int
+    /// The permutation (kept axes, then reduced axes) that made `values`, or
+    /// nil when `values` is the input itself.
+    let order: [Int]?
+
+    init(_ x: Tensor, axes: [Int]) {
+        if let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) {
+            values = x
+            (self.outer, self.r, self.inner) = (outer, r, inner)
+            order = nil
+        } else {
+            let kept = (0..<x.rank).filter { !axes.contains($0) }
+            let permuted = Permute(order: kept + axes).forward([x], shape: (kept + axes).map { x.shape[$0] })
+            values = permuted.contiguousValues()
+            outer = ShapeRules.count(kept.map { x.shape[$0] })
+            r = ShapeRules.count(axes.map { x.shape[$0] })
+            inner = 1
+            order = kept + axes
+        }
+    }
+
+    /// [outer, r, inner] of `x` itself when it is contiguous and `axes`
+    /// (sorted) are adjacent; nil otherwise.
+    static func adjacent(_ x: Tensor, axes: [Int]) -> (outer: Int, r: Int, inner: Int)? {
+        guard x.isContiguous else { return nil }
+        guard let first = axes.first, let last = axes.last else { return (x.scalarCount, 1, 1) }
+        guard last - first + 1 == axes.count else { return nil }
+        return (ShapeRules.count(x.shape[..<first]), ShapeRules.count(x.shape[first...last]),
+                ShapeRules.count(x.shape[(last + 1)...]))
+    }
+}
+
+/// Output shape of reducing `axes` of `shape`.
+func reducedShape(_ shape: [Int], axes: [Int], keepDims: Bool) -> [Int] {
+    keepDims
+        ? shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+        : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+}
+
+/// Sum over a set of axes, times `scale` (1/n makes it a mean).
+struct Sum: Primitive {
+    let axes: [Int]
+    let keepDims: Bool
+    var scale = 1.0
+    var name: String { scale == 1 ? "sum" : "mean" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        reducedShape(inputs[0], axes: axes, keepDims: keepDims)
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let layout = ReductionLayout(inputs[0], axes: axes)
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        ag_reduce_sum(out.dtype.c, layout.outer, layout.r, layout.inner, scale, layout.values.pointer, out.pointer)
+        return out
+    }
+
+    /// Adjacent axes of a contiguous input only: then [outer, r, inner] needs no copy.
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard output.isContiguous, let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) else { return false }
+        ag_reduce_sum(x.dtype.c, outer, r, inner, scale, x.pointer, output.pointer)
+        return true
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        let x = inputs[0]
+        let g = grad.reshaped(reducedShape(x.shape, axes: axes, keepDims: true)).expanded(to: x.shape)
+        return [scale == 1 ? g : g * scale]
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        self(tangents[0]!)
+    }
+}
+
+/// Maximum over a set of axes: NaN where a slice holds a NaN. The gradient
+/// is shared evenly among the elements equal to the maximum (see ``MaxTies``),
+/// as PyTorch's `amax`.
+struct MaxReduce: Primitive {
+    let axes: [Int]
+    let keepDims: Bool
+    var name: String { "max" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        reducedShape(inputs[0], axes: axes, keepDims: keepDims)
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let layout = ReductionLayout(inputs[0], axes: axes)
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        ag_reduce_max(out.dtype.c, layout.outer, layout.r, layout.inner, layout.values.pointer, out.pointer)
+        return out
+    }
+
+    /// Adjacent axes of a contiguous input only, as ``Sum``.
+    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let x = inputs[0]
+        guard output.isContiguous, let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) else { return false }
+        ag_reduce_max(x.dtype.c, outer, r, inner, x.pointer, output.pointer)
+        return true
+    }
+
+    /// 1/c at each of the c maximal elements of each slice, 0 elsewhere; a
+    /// constant of the backward graph, so second derivatives flow through the
+    /// product with the gradient only.
+    private func weights(_ x: Tensor, _ y: Tensor) -> Tensor {
+        noGrad { MaxTies(axes: axes)(x.detach(), y.detach().reshaped(reducedShape(x.shape, axes: axes, keepDims: true))) }
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        let x = inputs[0]
+        let g = grad.reshaped(reducedShape(x.shape, axes: axes, keepDims: true)).expanded(to: x.shape)
+        return [weights(x, output) * g]
+    }
+
+    /// The mean of the tangents of the maximal elements.
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        (weights(inputs[0], output) * tangents[0]!).sum(alongAxes: axes, keepDims: keepDims)
+    }
+}
+
+/// How a max over `axes` shares its gradient: inputs x and its maximum m
+/// (with the reduced axes kept as size 1) give, in x's shape, 1/c where an
+/// element equals the maximum of its slice and 0 elsewhere, c being the
+/// number of such elements. Where m is NaN, the NaN elements of the slice
+/// share instead. Not differentiable (piecewise constant); an op, so a
+/// compiled graph recomputes it on every call.
+struct MaxTies: Primitive {
+    let axes: [Int]
+    var name: String { "maxTies" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        guard inputs[1] == reducedShape(inputs[0], axes: axes, keepDims: true) else {
+            opError(name, "expects a maximum of shape \(ShapeRules.describe(reducedShape(inputs[0], axes: axes, keepDims: true))) for input \(ShapeRules.describe(inputs[0])), got \(ShapeRules.describe(inputs[1]))")
+        }
+        return inputs[0]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let x = inputs[0], m = inputs[1].contiguousValues()
+        let layout = ReductionLayout(x, axes: axes)
+        let w = Tensor(uninitializedShape: layout.values.shape, dtype: x.dtype)
+        ag_reduce_max_ties(x.dtype.c, layout.outer, layout.r, layout.inner, layout.values.pointer, m.pointer, w.pointer)
+        guard let order = layout.order else { return w }
+        return Permute(order: Permute(order: order).inverse).forward([w], shape: shape)
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] { [nil, nil] }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor { Tensor.zeros(like: output) }
+}
+
+/// Runs `body` with `index` (class positions stored as values of the
+/// tensor's dtype) converted to the Int64s the gather/scatter kernels read.
+private func withInt64Indices<R>(_ index: Tensor, _ body: (UnsafePointer<Int64>) -> R) -> R {
+    let values = index.contiguousValues()
+    let n = values.scalarCount
+    return withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(n, 1)) { buffer in
+        for i in 0..<n { buffer[i] = Int64(values.loadScalar(at: i)) }
+        return body(buffer.baseAddress!)
+    }
+}
+
+/// The argmax along the middle axis of an [outer, r, inner] tensor, as
+/// [outer, inner] positions stored in the input's dtype (the first one on
+/// ties). Not differentiable; an op, so a compiled graph recomputes it.
+struct ArgmaxAxis: Primitive {
+    var name: String { "argmax" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        let s = inputs[0]
+        guard s.count == 3 else { opError(name, "expects [outer, r, inner], got \(ShapeRules.describe(s))") }
+        return [s[0], s[2]]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let x = inputs[0].contiguousValues()
+        let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
+        let n = out.scalarCount
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(n, 1)) { idx in
+            ag_reduce_argmax(x.dtype.c, x.shape[0], x.shape[1], x.shape[2], x.pointer, idx.baseAddress)
+            for i in 0..<n { out.pointer.storeScalar(Double(idx[i]), at: i, dtype: x.dtype) }
+        }
+        return out
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] { [nil] }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor { Tensor.zeros(like: output) }
+}
+
+/// Picks one element along the middle axis of an [outer, r, inner] tensor at
+/// the positions of an [outer, inner] index tensor: y[o, i] = x[o, index[o, i], i].
+/// With an argmax's positions, this is max, and its VJP routes each gradient
+/// to the element that won.
+struct GatherAxis: Primitive {
+    var name: String { "gather" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        let s = inputs[0]
+        guard s.count == 3, inputs[1] == [s[0], s[2]] else {
+            opError(name, "expects [outer, r, inner] and [outer, inner] indices, got \(ShapeRules.describe(s)) and \(ShapeRules.describe(inputs[1]))")
+        }
+        return [s[0], s[2]]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let x = inputs[0].contiguousValues()
+        let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
+        withInt64Indices(inputs[1]) { idx in
+            ag_gather_axis(x.dtype.c, x.shape[0], x.shape[1], x.shape[2], x.pointer, idx, out.pointer)
+        }
+        return out
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        [ScatterAxis(r: inputs[0].shape[1])(grad, inputs[1]), nil]
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        self(tangents[0]!, inputs[1])
+    }
+}
+
+/// The transpose of ``GatherAxis``: zeros of [outer, r, inner] with
+/// x[o, index[o, i], i] = y[o, i].
+struct ScatterAxis: Primitive {
+    let r: Int
+    var name: String { "scatter" }
+
+    func outputShape(_ inputs: [[Int]]) -> [Int] {
+        let s = inputs[0]
+        guard s.count == 2, inputs[1] == s else {
+            opError(name, "expects [outer, inner] values and indices, got \(ShapeRules.describe(s)) and \(ShapeRules.describe(inputs[1]))")
+        }
+        return [s[0], r, s[1]]
+    }
+
+    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
+        let y = inputs[0].contiguousValues()
+        let out = Tensor(uninitializedShape: shape, dtype: y.dtype)
+        withInt64Indices(inputs[1]) { idx in
+            ag_scatter_axis(y.dtype.c, shape[0], r, shape[2], y.pointer, idx, out.pointer)
+        }
+        return out
+    }
+
+    func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
+        [GatherAxis()(grad, inputs[1]), nil]
+    }
+
+    func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        self(tangents[0]!, inputs[1])
+    }
+}
+
+extension Tensor {
+    /// Sum over `axes` (every axis when nil), keeping them as size 1 when `keepDims`.
+    ///
+    /// ```swift
+    /// let x = Tensor([[1, 2, 3], [4, 5, 6]])
+    /// x.sum()                                    // 21
+    /// x.sum(alongAxes: [0])                      // [5, 7, 9]
+    /// x.sum(alongAxes: [1], keepDims: true)      // [[6], [15]]
+    /// ```
+    public func sum(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        Sum(axes: ShapeRules.axes(axes, rank: rank, op: "sum"), keepDims: keepDims)(self)
+    }
+
+    /// Mean over `axes` (every axis when nil).
+    public func mean(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        let a = ShapeRules.axes(axes, rank: rank, op: "mean")
+        let n = ShapeRules.count(a.map { shape[$0] })
+        guard n > 0 else { opError("mean", "reducing an empty axis of shape \(ShapeRules.describe(shape))") }
+        return Sum(axes: a, keepDims: keepDims, scale: 1 / Double(n))(self)
+    }
+
+    /// Maximum over `axes` (every axis when nil), keeping them as size 1 when
+    /// `keepDims`. A slice that holds a NaN has maximum NaN.
+    ///
+    /// The gradient is shared evenly among tied maxima: each element equal to
+    /// its slice's maximum gets g/c, c being how many there are (PyTorch's
+    /// `amax` and `max()`; only PyTorch's `max(dim)`, which also returns
+    /// indices, sends it all to one). Forward mode gives the mean of the tied
+    /// elements' tangents. In a slice whose maximum is NaN, the NaN elements
+    /// share the gradient the same way (as PyTorch's `max()`; its `amax` gives
+    /// NaN gradients to that slice instead).
+    ///
+    /// ```swift
+    /// Tensor([[1, 5], [7, 2]]).max(alongAxes: [1])  // [5, 7]
+    /// let x = Tensor([[3, 1, 3], [2, 2, 0]]).requiringGrad()
+    /// x.max(alongAxes: [1]).sum().backward()        // x.grad: [[0.5, 0, 0.5], [0.5, 0.5, 0]]
+    /// ```
+    public func max(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        let a = ShapeRules.axes(axes, rank: rank, op: "max")
+        guard a.allSatisfy({ shape[$0] > 0 }) else {
+            opError("max", "reducing an empty axis of shape \(ShapeRules.describe(shape))")
+        }
+        return MaxReduce(axes: a, keepDims: keepDims)(self)
+    }
+
+    /// Minimum over `axes` (every axis when nil); NaN and gradients as for
+    /// ``max(alongAxes:keepDims:)`` (ties share the gradient evenly).
+    ///
+    /// ```swift
+    /// Tensor([[1, 5], [7, 2]]).min(alongAxes: [0])  // [1, 2]
+    /// ```
+    public func min(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        -(-self).max(alongAxes: axes, keepDims: keepDims)
+    }
+
+    /// For each position of the other axes, in row-major order, the index
+    /// along `axis` of the largest element (the first one on ties).
+    ///
+    /// ```swift
+    /// Tensor([[1, 5, 2], [7, 0, 3]]).argmax(alongAxis: 1)  // [1, 0]
+    /// ```
+    public func argmax(alongAxis axis: Int) -> [Int] {
+        let a = ShapeRules.axis(axis, rank: rank, op: "argmax")
+        guard shape[a] > 0 else { opError("argmax", "axis \(a) of shape \(ShapeRules.describe(shape)) is empty") }
+        let kept = (0..<rank).filter { $0 != a }
+        ThreadFlags.current.pointee.observer?.willRead(self, "argmax(alongAxis:)")
+        let blocks = detach().permuted(kept + [a]).reshaped([ShapeRules.count(kept.map { shape[$0] }), shape[a], 1])
+        return Tensor.argmaxIndices(blocks)
+    }
+
+    /// Argmax along the middle axis of an [outer, r, inner] tensor.
+    static func argmaxIndices(_ x: Tensor) -> [Int] {
+        let values = x.contiguousValues()
+        let (outer, r, inner) = (x.shape[0], x.shape[1], x.shape[2])
+        return [Int](unsafeUninitializedCapacity: outer * inner) { buffer, initialized in
+            buffer.withMemoryRebound(to: Int64.self) { idx in
+                ag_reduce_argmax(values.dtype.c, outer, r, inner, values.pointer, idx.baseAddress)
+            }
+            initialized = outer * inner
+        }
+    }
+}

@@ -39,12 +39,4 @@ void ag_reduce_max_ties(ag_dtype dt, size_t outer, size_t r, size_t inner,
 void ag_reduce_argmax(ag_dtype dt, size_t outer, size_t r, size_t inner,
                       const void *x, int64_t *idx);
 
-/** y[o, i] = x[o, idx[o, i], i]: reads the elements an argmax picked. */
-void ag_gather_axis(ag_dtype dt, size_t outer, size_t r, size_t inner,
-                    const void *x, const int64_t *idx, void *y);
-
-/** x = 0, then x[o, idx[o, i], i] = y[o, i]: routes values back to the picked slots. */
-void ag_scatter_axis(ag_dtype dt, size_t outer, size_t r, size_t inner,
-                     const void *y, const int64_t *idx, void *x);
-
 #endif

@@ -36,14 +36,3 @@ void ag_reduce_argmax(ag_dtype dt, size_t outer, size_t r, size_t inner, const v
     else reduce_argmax_f64(outer, r, inner, x, idx);
 }
 
-void ag_gather_axis(ag_dtype dt, size_t outer, size_t r, size_t inner, const void *x,
-                    const int64_t *idx, void *y) {
-    if (dt == AG_F32) gather_axis_f32(outer, r, inner, x, idx, y);
-    else gather_axis_f64(outer, r, inner, x, idx, y);
-}
-
-void ag_scatter_axis(ag_dtype dt, size_t outer, size_t r, size_t inner, const void *y,
-                     const int64_t *idx, void *x) {
-    if (dt == AG_F32) scatter_axis_f32(outer, r, inner, y, idx, x);
-    else scatter_axis_f64(outer, r, inner, y, idx, x);
-}

@@ -200,19 +200,6 @@ static void FN(reduce_argmax)(size_t outer, size_t r, size_t inner, const T *x, 
     }
 }
 
-static void FN(gather_axis)(size_t outer, size_t r, size_t inner, const T *x, const int64_t *idx, T *y) {
-    for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < inner; i++)
-            y[o * inner + i] = x[(o * r + (size_t)idx[o * inner + i]) * inner + i];
-}
-
-static void FN(scatter_axis)(size_t outer, size_t r, size_t inner, const T *y, const int64_t *idx, T *x) {
-    for (size_t e = 0; e < outer * r * inner; e++) x[e] = 0;
-    for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < inner; i++)
-            x[(o * r + (size_t)idx[o * inner + i]) * inner + i] = y[o * inner + i];
-}
-
 #undef FN
 #undef AG_CAT
 #undef AG_CAT2

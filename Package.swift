@@ -4,7 +4,7 @@ import PackageDescription
 // The library product carries no unsafe build flags: it must build as a
 // dependency pinned by version. SIMD comes from function-level target
 // attributes chosen at run time, threads from the OpenMP runtime called
-// directly (see DESIGN.md).
+// directly (see ARCHITECTURE.md).
 let package = Package(
     name: "Autograd",
     products: [

@@ -9,9 +9,7 @@ struct Cast: Primitive {
     func outputShape(_ inputs: [[Int]]) -> [Int] { inputs[0] }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let out = Tensor(uninitializedShape: shape, dtype: dtype)
-        _ = forward([inputs[0].contiguousValues()], into: out)
-        return out
+        forwardAllocating(inputs, shape: shape, dtype: dtype)
     }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {

@@ -38,9 +38,7 @@ struct LinearActivation: Primitive {
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let y = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
-        _ = forward(inputs.map { $0.contiguousValues() }, into: y)
-        return y
+        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
     }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {

@@ -111,6 +111,20 @@ public struct OpIdentity: Hashable, CustomStringConvertible {
 }
 
 extension Primitive {
+    /// The allocating forward of an op whose kernel call is its
+    /// ``forward(_:into:)``: a fresh output written by that path, with the
+    /// inputs made contiguous first only when the path declines them. So the
+    /// eager and the compiled runs share one kernel call, and the common
+    /// (contiguous) case makes no array.
+    package func forwardAllocating(_ inputs: [Tensor], shape: [Int], dtype: DType) -> Tensor {
+        let out = Tensor(uninitializedShape: shape, dtype: dtype)
+        if forward(inputs, into: out) { return out }
+        guard forward(inputs.map { $0.contiguousValues() }, into: out) else {
+            fatalError("\(name): forward(_:into:) declined contiguous inputs")
+        }
+        return out
+    }
+
     public var identity: OpIdentity? {
         var attributes: [AnyHashable] = []
         var mirror: Mirror? = Mirror(reflecting: self)

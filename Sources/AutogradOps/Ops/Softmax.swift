@@ -12,6 +12,7 @@ struct Softmax: Primitive {
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let x = inputs[0]
+        if axis == x.rank - 1 && x.isContiguous { return forwardAllocating(inputs, shape: shape, dtype: x.dtype) }
         // Rows along `axis`: move it last, run the kernel, move it back (a view).
         let order = (0..<x.rank).filter { $0 != axis } + [axis]
         let moved = Permute(order: order)

@@ -82,10 +82,7 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
     package func outputShape(of inputs: [Tensor]) -> [Int] { inputs[0].shape }
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues()
-        let y = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        _ = forward([x], into: y)
-        return y
+        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
     }
 
     package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
@@ -105,7 +102,9 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
     func derivative(x: Tensor?, y: Tensor, _ v: Tensor) -> Tensor? {
         if isPiecewiseConstant { return nil }
         switch reads {
-        case AG_READS_NONE: return backward(v, v)
+        case AG_READS_NONE:
+            // x + c passes the gradient through as it is.
+            return kernel == AG_AFFINE && p0 == 1 ? v : backward(v, v)
         case AG_READS_OUTPUT: return backward(y, v)
         default: return backward(x ?? y, v)
         }
@@ -134,7 +133,10 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
 /// linear in g, so its g-derivative is the kernel itself with v in g's
 /// place; its a-derivative is the row's ``UnaryOp/secondDerivative``. These
 /// are what make second derivatives of every unary op work.
-final class UnaryBackwardOp: Primitive, ElementwisePrimitive, Sendable {
+///
+/// A struct holding only the row: making one allocates nothing, and a node
+/// stores it inline (every VJP of a unary op makes one).
+struct UnaryBackwardOp: Primitive, ElementwisePrimitive, Sendable {
     let forwardOp: UnaryOp
 
     init(_ forwardOp: UnaryOp) { self.forwardOp = forwardOp }
@@ -158,10 +160,7 @@ final class UnaryBackwardOp: Primitive, ElementwisePrimitive, Sendable {
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let a = inputs[0].contiguousValues(), g = inputs[1].contiguousValues()
-        let out = Tensor(uninitializedShape: shape, dtype: a.dtype)
-        _ = forward([a, g], into: out)
-        return out
+        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
     }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {

@@ -65,16 +65,35 @@ static void ag_check_op(const char *kernel, unsigned op, unsigned count) {
 
 /*
  * Hand-vectorised float32 kernels, registered per op: X(ID, VECTOR_FN,
- * BLOCKS_FN). BLOCKS_FN handles a prefix several vectors at a time and
- * returns how far it got (ag_v_no_blocks: none); the loop does the rest.
+ * BLOCKS_FN). VECTOR_FN(x, p0, p1) maps one vector, with the op's parameters
+ * broadcast; BLOCKS_FN handles a prefix several vectors at a time and returns
+ * how far it got (ag_v_no_blocks: none); the loop does the rest.
  */
 #if AG_X86
 #define AG_UNARY_VEC_F32(X)                              \
-    X(AG_EXP, ag_v_exp, ag_v_no_blocks)                  \
-    X(AG_LOG, ag_v_log, ag_v_no_blocks)                  \
-    X(AG_TANH, ag_v_tanh, ag_v_no_blocks)                \
-    X(AG_SIGMOID, ag_v_sigmoid, ag_v_sigmoid_blocks)     \
-    X(AG_GELU, ag_v_gelu, ag_v_no_blocks)
+    X(AG_EXP, ag_vp_exp, ag_v_no_blocks)                 \
+    X(AG_LOG, ag_vp_log, ag_v_no_blocks)                 \
+    X(AG_TANH, ag_vp_tanh, ag_v_no_blocks)               \
+    X(AG_SIGMOID, ag_vp_sigmoid, ag_v_sigmoid_blocks)    \
+    X(AG_GELU, ag_vp_gelu, ag_v_no_blocks)               \
+    X(AG_SILU, ag_vp_silu, ag_v_no_blocks)               \
+    X(AG_SOFTPLUS, ag_v_softplus, ag_v_no_blocks)        \
+    X(AG_MISH, ag_vp_mish, ag_v_no_blocks)
+
+/* The vector functions without parameters, in the registry's signature. */
+#define AG_VP_(F)                                                                    \
+    AG_AVX2 static inline __attribute__((always_inline)) __m256 ag_vp_##F(__m256 x, __m256 p0, __m256 p1) { \
+        (void)p0, (void)p1;                                                          \
+        return ag_v_##F(x);                                                          \
+    }
+AG_VP_(exp)
+AG_VP_(log)
+AG_VP_(tanh)
+AG_VP_(sigmoid)
+AG_VP_(gelu)
+AG_VP_(silu)
+AG_VP_(mish)
+#undef AG_VP_
 
 AG_AVX2 static inline size_t ag_v_no_blocks(size_t n, const float *x, float *y) {
     (void)n, (void)x, (void)y;
@@ -82,19 +101,20 @@ AG_AVX2 static inline size_t ag_v_no_blocks(size_t n, const float *x, float *y) 
 }
 
 /* Applies `op` to n floats; returns 0 for ops without a vector form here. */
-AG_AVX2 static int ag_vmath_f32(ag_unary_op op, size_t n, const float *x, float *y) {
+AG_AVX2 static int ag_vmath_f32(ag_unary_op op, size_t n, const float *x, float *y, float p0, float p1) {
     size_t i = 0;
+    const __m256 p0v = _mm256_set1_ps(p0), p1v = _mm256_set1_ps(p1);
 #define AG_VMATH_LOOP(F)                                                     \
     for (; i + 16 <= n; i += 16) {                                           \
-        __m256 a_ = F(_mm256_loadu_ps(x + i)), b_ = F(_mm256_loadu_ps(x + i + 8)); \
+        __m256 a_ = F(_mm256_loadu_ps(x + i), p0v, p1v), b_ = F(_mm256_loadu_ps(x + i + 8), p0v, p1v); \
         _mm256_storeu_ps(y + i, a_);                                         \
         _mm256_storeu_ps(y + i + 8, b_);                                     \
     }                                                                        \
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i)));   \
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i), p0v, p1v)); \
     if (i < n) {                                                             \
         float in[8] = {0}, out[8];                                           \
         for (size_t k = 0; i + k < n; k++) in[k] = x[i + k];                 \
-        _mm256_storeu_ps(out, F(_mm256_loadu_ps(in)));                       \
+        _mm256_storeu_ps(out, F(_mm256_loadu_ps(in), p0v, p1v));             \
         for (size_t k = 0; i + k < n; k++) y[i + k] = out[k];                \
     }
     /* A direct call per op lets each loop inline its function. */

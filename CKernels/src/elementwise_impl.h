@@ -135,7 +135,7 @@ static void FN(unary_range)(void *ctx, size_t begin, size_t end) {
     const FN(unary_job) *j = ctx;
 #ifdef AG_VECTOR_MATH
     /* Ops registered in AG_UNARY_VEC_F32 have hand-vectorized forms (vmath_avx2.h). */
-    if (ag_simd_enabled() && AG_VECTOR_MATH(j->op, end - begin, j->x + begin, j->y + begin)) return;
+    if (ag_simd_enabled() && AG_VECTOR_MATH(j->op, end - begin, j->x + begin, j->y + begin, j->p0, j->p1)) return;
 #endif
     if (ag_simd_enabled())
         FN(unary_avx2)(j->op, end - begin, j->x + begin, j->y + begin, j->p0, j->p1);

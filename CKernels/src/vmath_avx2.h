@@ -214,5 +214,58 @@ AG_V __m256 ag_v_gelu(__m256 input) {
     return _mm256_blendv_ps(y, input, _mm256_cmp_ps(input, input, _CMP_UNORD_Q));
 }
 
+/* x eˣ for x < −80, where both silu and mish equal it to float precision and
+ * the result may be denormal: computing σ(x) or eˣ first would underflow
+ * (and lose digits) before the product does. So x is multiplied into eʳ
+ * (x = n ln2 + r) and 2ⁿ applied last, in two exact halves: one rounding. */
+AG_V __m256 ag_v_neg_tail(__m256 x, __m256 y) {
+    __m256 tail = _mm256_cmp_ps(x, ag_v_set(-80.0f), _CMP_LT_OQ);
+    if (__builtin_expect(_mm256_movemask_ps(tail) == 0, 1)) return y;
+    __m256 xc = _mm256_max_ps(x, ag_v_set(-150.0f));  /* below, x eˣ is 0 in float32 */
+    __m256i ni;
+    __m256 m = _mm256_mul_ps(xc, ag_v_exp_poly(ag_v_exp_reduce(xc, &ni)));
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256 t = _mm256_mul_ps(_mm256_mul_ps(m, ag_v_pow2i(n1)), ag_v_pow2i(_mm256_sub_epi32(ni, n1)));
+    return _mm256_blendv_ps(y, t, tail);
+}
+
+/* x σ(x); −inf → −0 (x · σ(x) would be −inf · 0). */
+AG_V __m256 ag_v_silu(__m256 x) {
+    __m256 y = ag_v_neg_tail(x, _mm256_mul_ps(x, ag_v_sigmoid(x)));
+    return _mm256_blendv_ps(y, ag_v_set(-0.0f), _mm256_cmp_ps(x, ag_v_set(-__builtin_inff()), _CMP_EQ_OQ));
+}
+
+/* log1p(e) for e in [0, 1] as 2 atanh(s) with s = e / (2 + e) ≤ 1/3: the
+ * series s (1 + s²/3 + s⁴/5 + … + s¹²/13) leaves out less than 1.4e-8 of it,
+ * and e is never rounded into 1 + e, so small e keep their digits. */
+AG_V __m256 ag_v_log1p_unit(__m256 e) {
+    __m256 s = _mm256_div_ps(e, _mm256_add_ps(ag_v_set(2.0f), e));
+    __m256 z = _mm256_mul_ps(s, s);
+    __m256 p = AG_HORNER(z, 1.0f, 1.0f / 3, 1.0f / 5, 1.0f / 7, 1.0f / 9, 1.0f / 11, 1.0f / 13);
+    return _mm256_mul_ps(_mm256_add_ps(s, s), p);
+}
+
+/* log(1 + e^(βx)) / β as max(βx, 0) + log1p(e^(−|βx|)), and x itself where
+ * βx > threshold (PyTorch's softplus). NaN stays NaN. */
+AG_V __m256 ag_v_softplus(__m256 x, __m256 beta, __m256 threshold) {
+    const __m256 sign_mask = ag_v_set(-0.0f);
+    __m256 z = _mm256_mul_ps(beta, x);
+    __m256 e = ag_v_exp(_mm256_or_ps(z, sign_mask));  /* e^(−|z|) */
+    __m256 r = _mm256_div_ps(_mm256_add_ps(_mm256_max_ps(z, ag_v_set(0.0f)), ag_v_log1p_unit(e)), beta);
+    return _mm256_blendv_ps(r, x, _mm256_cmp_ps(z, threshold, _CMP_GT_OQ));
+}
+
+/* x tanh(softplus(x)) = x n / (n + 2) with n = eˣ(eˣ + 2), since
+ * tanh(log(1 + eˣ)) = ((1 + eˣ)² − 1) / ((1 + eˣ)² + 1); x itself above 20,
+ * where the ratio is 1 in float32 (and n would overflow); −inf → −0. */
+AG_V __m256 ag_v_mish(__m256 x) {
+    __m256 e = ag_v_exp(_mm256_min_ps(x, ag_v_set(20.0f)));
+    __m256 n = _mm256_mul_ps(e, _mm256_add_ps(e, ag_v_set(2.0f)));
+    __m256 y = _mm256_mul_ps(x, _mm256_div_ps(n, _mm256_add_ps(n, ag_v_set(2.0f))));
+    y = _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, ag_v_set(20.0f), _CMP_GT_OQ));
+    y = ag_v_neg_tail(x, y);
+    return _mm256_blendv_ps(y, ag_v_set(-0.0f), _mm256_cmp_ps(x, ag_v_set(-__builtin_inff()), _CMP_EQ_OQ));
+}
+
 #endif /* AG_X86 */
 #endif

@@ -12,6 +12,8 @@ struct VectorMathTests {
         let range: ClosedRange<Double>
         /// Largest error allowed, in units in the last place of the float32 result.
         let maxULP: Double
+        /// The op's parameters (softplus: beta, threshold).
+        var p0 = 0.0, p1 = 0.0
         let reference: @Sendable (Double) -> Double
         var description: String { name }
     }
@@ -27,6 +29,13 @@ struct VectorMathTests {
         Function(name: "sigmoid", op: AG_SIGMOID, range: -110...110, maxULP: 4,
                  reference: { 1 / (1 + Foundation.exp(-$0)) }),
         Function(name: "gelu", op: AG_GELU, range: -20...20, maxULP: 16, reference: gelu),
+        Function(name: "silu", op: AG_SILU, range: -110...110, maxULP: 4,
+                 reference: { $0 == -.infinity ? 0 : $0 / (1 + Foundation.exp(-$0)) }),
+        Function(name: "softplus", op: AG_SOFTPLUS, range: -110...110, maxULP: 4, p0: 1, p1: 20,
+                 reference: { $0 > 20 ? $0 : Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }),
+        Function(name: "mish", op: AG_MISH, range: -110...110, maxULP: 5, reference: { x in
+            x == -.infinity ? 0 : x * Foundation.tanh(Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))))
+        }),
     ]
 
     /// Grid points of the range, the powers of two down through the
@@ -62,7 +71,7 @@ struct VectorMathTests {
     func accuracy(_ f: Function) {
         let xs = Self.inputs(f.range)
         var ys = [Float](repeating: 0, count: xs.count)
-        KernelSettings.with(simd: true) { ag_unary(f.op, AG_F32, xs.count, xs, &ys, 0, 0) }
+        KernelSettings.with(simd: true) { ag_unary(f.op, AG_F32, xs.count, xs, &ys, f.p0, f.p1) }
         var worst = 0.0, worstAt: Float = 0
         for (x, y) in zip(xs, ys) {
             let e = Self.ulpError(y, f.reference(Double(x)))

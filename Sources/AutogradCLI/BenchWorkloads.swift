@@ -50,10 +50,8 @@ enum Workloads {
     ///
     /// OpenBLAS's workers keep spinning for about 2^28 cycles (~0.1 s here)
     /// after a call, and ours for 20 ms: on 2 cores, a spinning pool halves
-    /// whatever runs next (`gemm_f32_512` measured right after
-    /// `cblas_sgemm_256` fell from ~130 to ~62 GFLOP/s). So this workload
-    /// starts once our pool is asleep and ends once OpenBLAS's is, outside the
-    /// timed region.
+    /// whatever runs next. So this workload starts once our pool is asleep
+    /// and ends once OpenBLAS's is, outside the timed region.
     static func gemmRaw(_ n: Int, _ machine: Machine) -> Workload {
         Workload(name: "cblas_sgemm_\(n)", unit: "GFLOP/s") { reps in
             usleep(50_000)

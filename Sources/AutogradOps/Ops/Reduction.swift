@@ -57,19 +57,24 @@ struct Sum: Primitive {
         reducedShape(inputs[0], axes: axes, keepDims: keepDims)
     }
 
+    /// Any input: reduced axes moved into a contiguous copy when they must be.
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let layout = ReductionLayout(inputs[0], axes: axes)
         let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
-        ag_reduce_sum(out.dtype.c, layout.outer, layout.r, layout.inner, scale, layout.values.pointer, out.pointer)
+        run(layout.values, (layout.outer, layout.r, layout.inner), into: out)
         return out
     }
 
     /// Adjacent axes of a contiguous input only: then [outer, r, inner] needs no copy.
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        let x = inputs[0]
-        guard output.isContiguous, let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) else { return false }
-        ag_reduce_sum(x.dtype.c, outer, r, inner, scale, x.pointer, output.pointer)
+        guard output.isContiguous, let layout = ReductionLayout.adjacent(inputs[0], axes: axes) else { return false }
+        run(inputs[0], layout, into: output)
         return true
+    }
+
+    /// The kernel call both forward paths make, on contiguous [outer, r, inner] values.
+    private func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor) {
+        ag_reduce_sum(x.dtype.c, layout.outer, layout.r, layout.inner, scale, x.pointer, out.pointer)
     }
 
     func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
@@ -95,19 +100,24 @@ struct MaxReduce: Primitive {
         reducedShape(inputs[0], axes: axes, keepDims: keepDims)
     }
 
+    /// Any input, as ``Sum``.
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let layout = ReductionLayout(inputs[0], axes: axes)
         let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
-        ag_reduce_max(out.dtype.c, layout.outer, layout.r, layout.inner, layout.values.pointer, out.pointer)
+        run(layout.values, (layout.outer, layout.r, layout.inner), into: out)
         return out
     }
 
     /// Adjacent axes of a contiguous input only, as ``Sum``.
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        let x = inputs[0]
-        guard output.isContiguous, let (outer, r, inner) = ReductionLayout.adjacent(x, axes: axes) else { return false }
-        ag_reduce_max(x.dtype.c, outer, r, inner, x.pointer, output.pointer)
+        guard output.isContiguous, let layout = ReductionLayout.adjacent(inputs[0], axes: axes) else { return false }
+        run(inputs[0], layout, into: output)
         return true
+    }
+
+    /// The kernel call both forward paths make, on contiguous [outer, r, inner] values.
+    private func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor) {
+        ag_reduce_max(x.dtype.c, layout.outer, layout.r, layout.inner, x.pointer, out.pointer)
     }
 
     /// 1/c at each of the c maximal elements of each slice, 0 elsewhere; a

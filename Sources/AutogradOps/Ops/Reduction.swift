@@ -47,17 +47,22 @@ func reducedShape(_ shape: [Int], axes: [Int], keepDims: Bool) -> [Int] {
 }
 
 /// Sum over a set of axes, times `scale` (1/n makes it a mean).
-struct Sum: Primitive {
-    let axes: [Int]
-    let keepDims: Bool
-    var scale = 1.0
-    var name: String { scale == 1 ? "sum" : "mean" }
+/// A reduction over a set of axes by one C kernel on [outer, r, inner]
+/// values: the shape rule and both forward paths, written once for every
+/// such op, which gives only its kernel call.
+protocol AxisReduction: Primitive {
+    var axes: [Int] { get }
+    var keepDims: Bool { get }
+    /// The kernel call, on contiguous values read as [outer, r, inner].
+    func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor)
+}
 
+extension AxisReduction {
     func outputShape(_ inputs: [[Int]]) -> [Int] {
         reducedShape(inputs[0], axes: axes, keepDims: keepDims)
     }
 
-    /// Any input: reduced axes moved into a contiguous copy when they must be.
+    /// Any input: the reduced axes moved into a contiguous copy when they must be.
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let layout = ReductionLayout(inputs[0], axes: axes)
         let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
@@ -71,9 +76,15 @@ struct Sum: Primitive {
         run(inputs[0], layout, into: output)
         return true
     }
+}
 
-    /// The kernel call both forward paths make, on contiguous [outer, r, inner] values.
-    private func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor) {
+struct Sum: AxisReduction {
+    let axes: [Int]
+    let keepDims: Bool
+    var scale = 1.0
+    var name: String { scale == 1 ? "sum" : "mean" }
+
+    func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor) {
         ag_reduce_sum(x.dtype.c, layout.outer, layout.r, layout.inner, scale, x.pointer, out.pointer)
     }
 
@@ -91,32 +102,12 @@ struct Sum: Primitive {
 /// Maximum over a set of axes: NaN where a slice holds a NaN. The gradient
 /// is shared evenly among the elements equal to the maximum (see ``MaxTies``),
 /// as PyTorch's `amax`.
-struct MaxReduce: Primitive {
+struct MaxReduce: AxisReduction {
     let axes: [Int]
     let keepDims: Bool
     var name: String { "max" }
 
-    func outputShape(_ inputs: [[Int]]) -> [Int] {
-        reducedShape(inputs[0], axes: axes, keepDims: keepDims)
-    }
-
-    /// Any input, as ``Sum``.
-    func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let layout = ReductionLayout(inputs[0], axes: axes)
-        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
-        run(layout.values, (layout.outer, layout.r, layout.inner), into: out)
-        return out
-    }
-
-    /// Adjacent axes of a contiguous input only, as ``Sum``.
-    func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        guard output.isContiguous, let layout = ReductionLayout.adjacent(inputs[0], axes: axes) else { return false }
-        run(inputs[0], layout, into: output)
-        return true
-    }
-
-    /// The kernel call both forward paths make, on contiguous [outer, r, inner] values.
-    private func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor) {
+    func run(_ x: Tensor, _ layout: (outer: Int, r: Int, inner: Int), into out: Tensor) {
         ag_reduce_max(x.dtype.c, layout.outer, layout.r, layout.inner, x.pointer, out.pointer)
     }
 

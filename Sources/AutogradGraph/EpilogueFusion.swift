@@ -64,7 +64,7 @@ extension Graph {
             var tail = a
             var activation: UnaryOp?
             if let r = soleReader[a], case .op(let op) = nodes[r].kind,
-               case .unary(let u) = FusedElementwise.kernel(of: op), u.role == .activation {
+               case .unary(let u) = FusedElementwise.kernel(of: op), u.fusesAsEpilogue {
                 tail = r
                 activation = u
             }

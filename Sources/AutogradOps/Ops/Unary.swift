@@ -71,6 +71,11 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
         !isPiecewiseConstant && (reads == AG_READS_OUTPUT || reads == AG_READS_NONE || outputKeepsSign(p0, p1))
     }
 
+    /// True when a compiled plan may apply this op as the epilogue of the
+    /// GEMM before it (once per output row, while the row is in cache): the
+    /// activation rows.
+    package var fusesAsEpilogue: Bool { role == .activation }
+
     /// True when the running CPU has a hand-vectorised float32 kernel for this op.
     var hasVectorKernel: Bool { ag_unary_has_vector_kernel(kernel) != 0 }
 

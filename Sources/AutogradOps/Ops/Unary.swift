@@ -41,6 +41,10 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
     /// has the sign of x, for these parameters (relu; leaky relu with a
     /// non-negative slope): the kernel then gives the same from y.
     let outputKeepsSign: @Sendable (_ p0: Double, _ p1: Double) -> Bool
+    /// For a row whose derivative reads neither x nor y (g times a
+    /// constant): the one-input op that applies it to v, cheaper than the
+    /// two-input derivative kernel; a nil result means v itself.
+    let linearDerivative: (@Sendable (_ op: UnaryOp) -> UnaryOp?)?
     /// He initialisation suits layers before it (ReLU-like), rather than Glorot.
     let prefersHeInit: Bool
     let secondDerivative: SecondDerivative?
@@ -49,6 +53,7 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
     init(_ kernel: ag_unary_op, p0: Double = 0, p1: Double = 0, role: Role = .math,
          isPiecewiseConstant: Bool = false,
          outputKeepsSign: @escaping @Sendable (_ p0: Double, _ p1: Double) -> Bool = { _, _ in false },
+         linearDerivative: (@Sendable (_ op: UnaryOp) -> UnaryOp?)? = nil,
          prefersHeInit: Bool = false, secondDerivative: SecondDerivative?) {
         self.name = String(cString: ag_unary_name(kernel))
         self.kernel = kernel
@@ -57,6 +62,7 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
         self.role = role
         self.isPiecewiseConstant = isPiecewiseConstant
         self.outputKeepsSign = outputKeepsSign
+        self.linearDerivative = linearDerivative
         self.prefersHeInit = prefersHeInit
         self.secondDerivative = secondDerivative
     }
@@ -87,14 +93,21 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
     package func outputShape(of inputs: [Tensor]) -> [Int] { inputs[0].shape }
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
+        let y = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        run(inputs[0].contiguousValues(), into: y)
+        return y
     }
 
     package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        let x = inputs[0]
-        guard x.isContiguous, output.isContiguous else { return false }
-        ag_unary(kernel, x.dtype.c, x.scalarCount, x.pointer, output.pointer, p0, p1)
+        guard inputs[0].isContiguous, output.isContiguous else { return false }
+        run(inputs[0], into: output)
         return true
+    }
+
+    /// The kernel call both forward paths make (contiguous buffers; it
+    /// allocates nothing, not even an input array, as every op calls it).
+    private func run(_ x: Tensor, into y: Tensor) {
+        ag_unary(kernel, x.dtype.c, x.scalarCount, x.pointer, y.pointer, p0, p1)
     }
 
     package func allowsInPlace(_ index: Int) -> Bool { true }
@@ -108,8 +121,8 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
         if isPiecewiseConstant { return nil }
         switch reads {
         case AG_READS_NONE:
-            // x + c passes the gradient through as it is.
-            return kernel == AG_AFFINE && p0 == 1 ? v : backward(v, v)
+            if let linearDerivative { return linearDerivative(self).map { $0(v) } ?? v }
+            return backward(v, v)
         case AG_READS_OUTPUT: return backward(y, v)
         default: return backward(x ?? y, v)
         }
@@ -130,7 +143,8 @@ package final class UnaryOp: Primitive, ElementwisePrimitive, Sendable {
     /// The same row with other parameters (a clamp's bounds, a slope).
     func with(p0: Double, p1: Double = 0) -> UnaryOp {
         UnaryOp(kernel, p0: p0, p1: p1, role: role, isPiecewiseConstant: isPiecewiseConstant,
-                outputKeepsSign: outputKeepsSign, prefersHeInit: prefersHeInit, secondDerivative: secondDerivative)
+                outputKeepsSign: outputKeepsSign, linearDerivative: linearDerivative, prefersHeInit: prefersHeInit,
+                secondDerivative: secondDerivative)
     }
 }
 
@@ -165,15 +179,22 @@ struct UnaryBackwardOp: Primitive, ElementwisePrimitive, Sendable {
     }
 
     func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
+        let out = Tensor(uninitializedShape: shape, dtype: inputs[0].dtype)
+        run(inputs[0].contiguousValues(), inputs[1].contiguousValues(), into: out)
+        return out
     }
 
     func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
         let a = inputs[0], g = inputs[1]
         guard a.isContiguous, g.isContiguous, output.isContiguous else { return false }
-        ag_unary_backward(kernel, a.dtype.c, a.scalarCount, a.pointer, g.pointer, output.pointer,
-                          forwardOp.p0, forwardOp.p1)
+        run(a, g, into: output)
         return true
+    }
+
+    /// The kernel call both forward paths make, as ``UnaryOp``'s.
+    private func run(_ a: Tensor, _ g: Tensor, into out: Tensor) {
+        ag_unary_backward(kernel, a.dtype.c, a.scalarCount, a.pointer, g.pointer, out.pointer,
+                          forwardOp.p0, forwardOp.p1)
     }
 
     func allowsInPlace(_ index: Int) -> Bool { true }
@@ -208,7 +229,8 @@ func sumOfTerms(_ terms: [Tensor?], like: Tensor) -> Tensor {
 // MARK: - The table of unary math ops
 
 extension UnaryOp {
-    static let neg = UnaryOp(AG_NEG, secondDerivative: nil)
+    /// Its derivative is itself: −v.
+    static let neg = UnaryOp(AG_NEG, linearDerivative: { op in op }, secondDerivative: nil)
     static let exp = UnaryOp(AG_EXP) { _, g, v, _ in v * g }                          // a = y
     static let log = UnaryOp(AG_LOG) { x, g, v, _ in -(v * g / x.squared()) }
     static let sqrt = UnaryOp(AG_SQRT) { y, g, v, _ in -(v * g / (y.squared() * 2)) }
@@ -219,7 +241,10 @@ extension UnaryOp {
     static let reciprocal = UnaryOp(AG_RECIPROCAL) { y, g, v, _ in v * g * y * -2 }  // a = y
     /// Piecewise constant: its derivative is zero wherever it exists.
     static let sign = UnaryOp(AG_SIGN, isPiecewiseConstant: true, secondDerivative: nil)
-    package static let affineRow = UnaryOp(AG_AFFINE, p0: 1, secondDerivative: nil)
+    /// Its derivative is x · scale: x + c passes the gradient through as it is.
+    package static let affineRow = UnaryOp(AG_AFFINE, p0: 1, linearDerivative: { op in
+        op.p0 == 1 ? nil : (op.p1 == 0 ? op : UnaryOp.affine(scale: op.p0, shift: 0))
+    }, secondDerivative: nil)
     /// Gradient 1 inside [lo, hi], bounds included (as PyTorch's clamp), 0 outside.
     static let clampRow = UnaryOp(AG_CLAMP, secondDerivative: nil)
 

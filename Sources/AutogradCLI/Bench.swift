@@ -17,17 +17,17 @@ struct Bench: ParsableCommand {
     @Option(help: "Only workloads whose name matches this regular expression.")
     var filter: String?
 
-    @Option(help: "Threads for the kernels and OpenBLAS (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the kernels and OpenBLAS (default: all cores).")
     var threads: Int?
 
     @Flag(help: "One JSON object per line, with name, value and unit.")
     var json = false
 
-    @Option(help: "Timed repetitions per workload (the median is reported).")
+    @Option(parsing: .unconditional, help: "Timed repetitions per workload (the median is reported).")
     var repetitions = 7
 
     func validate() throws {
-        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+        try validateThreads(threads)
         guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
         if let filter, (try? Regex(filter)) == nil {
             throw ValidationError("--filter '\(filter)' is not a valid regular expression")

@@ -12,18 +12,18 @@ struct Eval: ParsableCommand {
     @Option(help: "Dataset to evaluate on (default: the one it was trained on).")
     var dataset: DatasetSpec?
 
-    @Option(help: "Seed for the train/test split and generated data (default: the training seed).")
+    @Option(parsing: .unconditional, help: "Seed for the train/test split and generated data (default: the training seed).")
     var seed: UInt64?
 
-    @Option(help: "Examples per batch.")
+    @Option(parsing: .unconditional, help: "Examples per batch.")
     var batchSize = 256
 
-    @Option(help: "Threads for the kernels (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the kernels (default: all cores).")
     var threads: Int?
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+        try validateThreads(threads)
     }
 
     func run() throws {

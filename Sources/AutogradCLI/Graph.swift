@@ -12,9 +12,9 @@ struct GraphCommand: ParsableCommand {
         discussion: "The file's extension picks the format: .dot writes DOT text; .svg runs Graphviz's `dot` (apt install graphviz).")
 
     @Option(help: "The model: mlp:W1,W2,… (hidden widths).") var model = ModelSpec(argument: "mlp:16,16")!
-    @Option(help: "Input features.") var inputs = 2
-    @Option(help: "Classes.") var classes = 2
-    @Option(help: "Batch size the step is traced with.") var batch = 10
+    @Option(parsing: .unconditional, help: "Input features.") var inputs = 2
+    @Option(parsing: .unconditional, help: "Classes.") var classes = 2
+    @Option(parsing: .unconditional, help: "Batch size the step is traced with.") var batch = 10
     @Option(help: "Hidden activation: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
     var activation: Activation = .relu
     @Flag(help: "Plan with √n gradient checkpointing.") var checkpointing = false

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Autograd
+import Foundation
 
 /// `--dataset`: a bundled or generated set, or files the user names.
 enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
@@ -124,4 +125,15 @@ enum MetadataKey {
     static let samples = "autograd.samples"
     static let noise = "autograd.noise"
     static let epoch = "autograd.epoch"
+}
+
+/// Checks `--threads`: from 1 to a bound that keeps the OpenMP runtime sane
+/// (a huge count aborts inside it), with the machine's core count in the message.
+func validateThreads(_ threads: Int?) throws {
+    guard let threads else { return }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let limit = Swift.max(4 * cores, 64)
+    guard threads >= 1, threads <= limit else {
+        throw ValidationError("--threads must be between 1 and \(limit) (this machine has \(cores) cores), got \(threads)")
+    }
 }

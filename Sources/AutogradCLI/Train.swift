@@ -24,50 +24,54 @@ struct Train: ParsableCommand {
     @Option(help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var optimizer: OptimizerKind = .adam
 
-    @Option(help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate.")
     var lr = 0.01
 
-    @Option(help: "Momentum, for sgd and rmsprop.")
+    @Option(parsing: .unconditional, help: "Momentum, for sgd and rmsprop.")
     var momentum = 0.9
 
-    @Option(help: "Weight decay (decoupled for adamw, L2 otherwise).")
+    @Option(parsing: .unconditional, help: "Weight decay (decoupled for adamw, L2 otherwise).")
     var weightDecay = 0.0
 
     @Option(help: "Learning-rate schedule over epochs: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var schedule: ScheduleKind = .cosine
 
-    @Option(help: "Epochs of linear learning-rate warm-up.")
+    @Option(parsing: .unconditional, help: "Epochs of linear learning-rate warm-up.")
     var warmup = 0
 
-    @Option(help: "Clip the global gradient norm to this value.")
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value.")
     var clipNorm: Double?
 
-    @Option(help: "Label smoothing for the cross-entropy loss, in [0, 1].")
+    @Option(parsing: .unconditional, help: "Label smoothing for the cross-entropy loss, in [0, 1].")
     var labelSmoothing = 0.0
 
-    @Option(help: "Examples per mini-batch.")
+    @Option(parsing: .unconditional, help: "Examples per mini-batch.")
     var batchSize = 32
 
-    @Option(help: "Passes over the training data (default: 30 for digits, 200 for the 2-D sets, 10 for mnist, 50 for csv).")
+    @Option(parsing: .unconditional, help: "Passes over the training data (default: 30 for digits, 200 for the 2-D sets, 10 for mnist, 50 for csv).")
     var epochs: Int?
 
-    @Option(help: "Points generated for circle, xor, gauss and spiral.")
+    @Option(parsing: .unconditional, help: "Points generated for circle, xor, gauss and spiral.")
     var samples = 500
 
-    @Option(help: "Noise of the generated 2-D datasets, 0 to 0.5.")
+    @Option(parsing: .unconditional, help: "Noise of the generated 2-D datasets, 0 to 0.5.")
     var noise = 0.0
 
-    @Option(help: "Random seed for data splits, initial weights and shuffling.")
+    @Option(parsing: .unconditional, help: "Random seed for data splits, initial weights and shuffling.")
     var seed: UInt64 = 0
 
-    @Option(help: "Threads for the kernels (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the kernels (default: all cores).")
     var threads: Int?
 
     @Option(help: "Folder for metrics, plots and the checkpoint.")
     var out = "out"
 
     func validate() throws {
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard momentum >= 0, momentum.isFinite else { throw ValidationError("--momentum must be a number ≥ 0, got \(momentum)") }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw ValidationError("--weight-decay must be a number ≥ 0, got \(weightDecay)")
+        }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         if let epochs { guard epochs > 0 else { throw ValidationError("--epochs must be positive") } }
         guard samples >= 10 else { throw ValidationError("--samples must be at least 10") }
@@ -75,7 +79,7 @@ struct Train: ParsableCommand {
         guard labelSmoothing >= 0, labelSmoothing <= 1 else { throw ValidationError("--label-smoothing must be between 0 and 1") }
         guard warmup >= 0, warmup < epochCount else { throw ValidationError("--warmup must be between 0 and --epochs - 1") }
         if let clipNorm { guard clipNorm > 0 else { throw ValidationError("--clip-norm must be positive") } }
-        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") } }
+        try validateThreads(threads)
     }
 
     /// --epochs, or the dataset's default.

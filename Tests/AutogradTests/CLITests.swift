@@ -18,7 +18,9 @@ struct CLITests {
         return testBinary.deletingLastPathComponent().appendingPathComponent("autograd").path
     }()
 
-    func autograd(_ arguments: String...) throws -> Run {
+    func autograd(_ arguments: String...) throws -> Run { try autograd(arguments) }
+
+    func autograd(_ arguments: [String]) throws -> Run {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "autograd not built at \(Self.binary)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
@@ -116,6 +118,26 @@ struct CLITests {
         #expect(badModel.status == 64)
         let badNumber = try autograd("train", "--lr", "0")
         #expect(badNumber.status == 64 && badNumber.error.contains("--lr must be a positive number"))
+    }
+
+    /// Negative numbers parse as values and fail validation with the reason;
+    /// NaN and out-of-range values are refused before training starts.
+    @Test(arguments: [
+        (["train", "--lr", "-1"], "--lr must be a positive number, got -1.0"),
+        (["train", "--epochs", "-1"], "--epochs must be positive"),
+        (["train", "--batch-size", "-5"], "--batch-size must be positive"),
+        (["train", "--threads", "-3"], "--threads must be between 1 and"),
+        (["train", "--threads", "100000"], "--threads must be between 1 and"),
+        (["train", "--momentum", "nan"], "--momentum must be a number ≥ 0, got nan"),
+        (["train", "--momentum=-5"], "--momentum must be a number ≥ 0, got -5.0"),
+        (["train", "--weight-decay", "nan"], "--weight-decay must be a number ≥ 0, got nan"),
+        (["eval", "--checkpoint", "x.safetensors", "--threads", "0"], "--threads must be between 1 and"),
+        (["bench", "--repetitions", "-2"], "--repetitions must be positive"),
+    ])
+    func badNumbersAreRefusedWithTheReason(_ arguments: [String], _ message: String) throws {
+        let run = try autograd(arguments)
+        #expect(run.status == 64, "\(arguments): \(run.error)")
+        #expect(run.error.contains(message), "\(arguments): \(run.error)")
     }
 
     @Test func missingOrCorruptFilesGiveOneLineErrors() throws {

@@ -34,12 +34,28 @@ struct Eval: ParsableCommand {
         } catch {
             throw fail(error.description)
         }
-        guard let modelText = metadata[MetadataKey.model], let spec = ModelSpec(argument: modelText),
-              let activation = metadata[MetadataKey.activation].flatMap(Activation.init(rawValue:)),
-              let inputs = metadata[MetadataKey.inputs].flatMap(Int.init),
-              let classes = metadata[MetadataKey.classes].flatMap(Int.init)
-        else {
-            throw fail("\(checkpoint) has no model description in its metadata; was it written by 'autograd train'?")
+        /// A metadata value: missing or unreadable is an error naming the key and the value.
+        func read<T>(_ key: String, _ parse: (String) -> T?) throws -> T {
+            guard let text = metadata[key] else {
+                throw fail("\(checkpoint) has no '\(key)' in its metadata; was it written by 'autograd train'?")
+            }
+            guard let value = parse(text) else { throw fail("\(checkpoint): metadata '\(key)' has a bad value: '\(text)'") }
+            return value
+        }
+        let spec = try read(MetadataKey.model, ModelSpec.init(argument:))
+        let activation = try read(MetadataKey.activation, Activation.init(rawValue:))
+        let inputs = try read(MetadataKey.inputs) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        let classes = try read(MetadataKey.classes) { Int($0).flatMap { $0 >= 2 ? $0 : nil } }
+        // The model is built only once every parameter it would allocate is
+        // in the file with that shape: the metadata cannot make us allocate
+        // more than the file holds.
+        for (name, shape) in spec.parameterShapes(inputs: inputs, classes: classes) {
+            guard let tensor = tensors[name] else {
+                throw fail("\(checkpoint): metadata \(spec) with \(inputs) inputs and \(classes) classes needs tensor '\(name)', which is not in the file")
+            }
+            guard tensor.shape == shape else {
+                throw fail("\(checkpoint): metadata \(spec) with \(inputs) inputs and \(classes) classes needs '\(name)' of shape \(shape), the file has \(tensor.shape)")
+            }
         }
         guard let data = dataset ?? metadata[MetadataKey.dataset].flatMap(DatasetSpec.init(argument:)) else {
             throw fail("the checkpoint does not name its dataset; pass --dataset")

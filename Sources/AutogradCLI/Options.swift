@@ -77,6 +77,18 @@ struct ModelSpec: ExpressibleByArgument, CustomStringConvertible {
     }
 
     static var allValueStrings: [String] { ["mlp:W1,W2,…"] }
+
+    /// The names and shapes of the parameters `build` makes, in `MLP`'s
+    /// naming (`layers.<2i>.weight` [out, in] and `.bias` [out]).
+    func parameterShapes(inputs: Int, classes: Int) -> [(name: String, shape: [Int])] {
+        let widths: [Int] = [inputs] + hidden + [classes]
+        var shapes: [(name: String, shape: [Int])] = []
+        for i in 0..<(widths.count - 1) {
+            shapes.append((name: "layers.\(2 * i).weight", shape: [widths[i + 1], widths[i]]))
+            shapes.append((name: "layers.\(2 * i).bias", shape: [widths[i + 1]]))
+        }
+        return shapes
+    }
     var description: String { "mlp:" + hidden.map(String.init).joined(separator: ",") }
 
     func build(inputs: Int, classes: Int, activation: Activation) -> MLP {

@@ -140,6 +140,45 @@ struct CLITests {
         #expect(run.error.contains(message), "\(arguments): \(run.error)")
     }
 
+    /// Checkpoint metadata that disagrees with the tensors in the file is an
+    /// error naming the key, found before the model is built: a 1 KB file
+    /// claiming `mlp:30000,30000` allocates nothing of that size.
+    @Test func evalChecksMetadataAgainstTheTensorsBeforeBuilding() throws {
+        let folder = TemporaryFolder()
+        let train = try autograd("train", "--dataset", "xor", "--model", "mlp:8", "--epochs", "1", "--samples", "100",
+                                 "--out", folder.path, "--threads", "1")
+        #expect(train.status == 0, "\(train.error)")
+        let (tensors, metadata) = try SafeTensors.load(from: folder.file("checkpoint.safetensors"))
+        let cases: [(key: String, value: String, message: String)] = [
+            ("autograd.model", "mlp:30000,30000", "needs 'layers.0.weight' of shape [30000, 2], the file has [8, 2]"),
+            ("autograd.classes", "4000000000000", "needs 'layers.2.weight' of shape [4000000000000, 8], the file has [2, 8]"),
+            ("autograd.model", "mlp:8,8", "needs 'layers.2.weight' of shape [8, 8], the file has [2, 8]"),
+            ("autograd.model", "mlp:-3", "metadata 'autograd.model' has a bad value: 'mlp:-3'"),
+            ("autograd.classes", "4e12", "metadata 'autograd.classes' has a bad value: '4e12'"),
+            ("autograd.inputs", "0", "metadata 'autograd.inputs' has a bad value: '0'"),
+        ]
+        for c in cases {
+            var edited = metadata
+            edited[c.key] = c.value
+            let path = folder.file("hostile.safetensors")
+            try SafeTensors.save(tensors, metadata: edited, to: path)
+            let eval = try autograd("eval", "--checkpoint", path)
+            #expect(eval.status == 1, "\(c.key)=\(c.value): \(eval.error)")
+            #expect(eval.error.contains(c.message), "\(c.key)=\(c.value): \(eval.error)")
+        }
+        var fewer = tensors
+        fewer["layers.2.bias"] = nil
+        try SafeTensors.save(fewer, metadata: metadata, to: folder.file("hostile.safetensors"))
+        let short = try autograd("eval", "--checkpoint", folder.file("hostile.safetensors"))
+        #expect(short.status == 1 && short.error.contains("needs tensor 'layers.2.bias', which is not in the file"),
+                "\(short.error)")
+        var missing = metadata
+        missing["autograd.activation"] = nil
+        try SafeTensors.save(tensors, metadata: missing, to: folder.file("hostile.safetensors"))
+        let eval = try autograd("eval", "--checkpoint", folder.file("hostile.safetensors"))
+        #expect(eval.status == 1 && eval.error.contains("has no 'autograd.activation' in its metadata"), "\(eval.error)")
+    }
+
     @Test func missingOrCorruptFilesGiveOneLineErrors() throws {
         let folder = TemporaryFolder()
         let missing = try autograd("train", "--dataset", "csv:" + folder.file("nope.csv"), "--out", folder.path)

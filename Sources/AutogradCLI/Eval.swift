@@ -66,7 +66,7 @@ struct Eval: ParsableCommand {
 
         let test: TensorDataset
         do {
-            test = try data.load(samples: samples, noise: noise, seed: splitSeed).test
+            test = try data.load(samples: samples, noise: noise, seed: splitSeed, classes: classes).test
         } catch {
             throw fail(error.description)
         }

@@ -40,18 +40,38 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
     }
 
     /// Train and test splits: MNIST's own, otherwise a seeded 80/20 split.
-    func load(samples: Int, noise: Double, seed: UInt64) throws(DataError) -> (train: TensorDataset, test: TensorDataset) {
+    /// With `classes` (a model's class count), every label is checked to be
+    /// in 0..<classes first; one that isn't is an error naming the source,
+    /// the data row (before the split) and the value.
+    func load(samples: Int, noise: Double, seed: UInt64,
+              classes: Int? = nil) throws(DataError) -> (train: TensorDataset, test: TensorDataset) {
         switch self {
         case .digits:
-            return try Digits.load().split(testFraction: 0.2, seed: seed)
+            let data = try Digits.load()
+            try DatasetSpec.check(data, classes, source: description)
+            return data.split(testFraction: 0.2, seed: seed)
         case .playground(let kind):
-            return kind.dataset(samples: samples, noise: noise, seed: seed).split(testFraction: 0.2, seed: seed)
+            let data = kind.dataset(samples: samples, noise: noise, seed: seed)
+            try DatasetSpec.check(data, classes, source: description)
+            return data.split(testFraction: 0.2, seed: seed)
         case .mnist(let directory):
-            return (try MNIST.load(directory: directory, split: .train), try MNIST.load(directory: directory, split: .test))
+            let train = try MNIST.load(directory: directory, split: .train)
+            let test = try MNIST.load(directory: directory, split: .test)
+            try DatasetSpec.check(train, classes, source: directory + " (train)")
+            try DatasetSpec.check(test, classes, source: directory + " (test)")
+            return (train, test)
         case .csv(let path):
             let data = try CSVDataset.load(path)
             guard data.count >= 2 else { throw DataError(path, "needs at least 2 rows to split into train and test") }
+            try DatasetSpec.check(data, classes, source: path)
             return data.split(testFraction: 0.2, seed: seed)
+        }
+    }
+
+    private static func check(_ data: TensorDataset, _ classes: Int?, source: String) throws(DataError) {
+        guard let classes else { return }
+        for (row, label) in data.labels.enumerated() where label < 0 || label >= classes {
+            throw DataError(source, "data row \(row + 1) has label \(label), but the model has \(classes) classes (labels 0..<\(classes))")
         }
     }
 }

@@ -179,6 +179,24 @@ struct CLITests {
         #expect(eval.status == 1 && eval.error.contains("has no 'autograd.activation' in its metadata"), "\(eval.error)")
     }
 
+    /// Labels read from disk are checked against the model's class count:
+    /// an error naming the file, the row and the value, not a trap.
+    @Test func evalRefusesLabelsBeyondTheModelsClasses() throws {
+        let folder = TemporaryFolder()
+        let rows = (0..<30).map { i in "\(Double(i % 3) + 0.1 * Double(i)),\(Double(i) * 0.05),\(i % 3)" }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: folder.file("three.csv"), atomically: true, encoding: .utf8)
+        var bad = rows
+        bad[2] = "0.5,0.5,4"
+        try (bad.joined(separator: "\n") + "\n").write(toFile: folder.file("bad.csv"), atomically: true, encoding: .utf8)
+        let train = try autograd("train", "--dataset", "csv:" + folder.file("three.csv"), "--model", "mlp:4", "--epochs", "1",
+                                 "--out", folder.path, "--threads", "1")
+        #expect(train.status == 0, "\(train.error)")
+        let eval = try autograd("eval", "--checkpoint", folder.file("checkpoint.safetensors"),
+                                "--dataset", "csv:" + folder.file("bad.csv"))
+        #expect(eval.status == 1, "\(eval.error)")
+        #expect(eval.error.contains("bad.csv: data row 3 has label 4, but the model has 3 classes"), "\(eval.error)")
+    }
+
     @Test func missingOrCorruptFilesGiveOneLineErrors() throws {
         let folder = TemporaryFolder()
         let missing = try autograd("train", "--dataset", "csv:" + folder.file("nope.csv"), "--out", folder.path)

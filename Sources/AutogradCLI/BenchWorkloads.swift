@@ -90,7 +90,7 @@ enum Workloads {
     }
 
     static func elementwise(_ op: ElementwiseOp, _ label: String, _ size: Int, _ machine: Machine) -> Workload {
-        Workload(name: "\(op.name)_f32_\(label)", unit: "Gelem/s") { reps in
+        Workload(name: "\(op.name)_f32_\(label)", unit: "Gelem/s", comparison: .timesMemcpy) { reps in
             var rng = RandomGenerator(seed: 2)
             let a = Tensor.randn([size], using: &rng), b = Tensor.randn([size], using: &rng)
             let t = Timer.median(repetitions: reps) { _ = op.f(a, b) }

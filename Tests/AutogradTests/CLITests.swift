@@ -256,6 +256,22 @@ struct BenchCommandTests {
         }
     }
 
+    /// Shares of peak never print above 100%; memory-bound workloads print a
+    /// multiple of memcpy, which a two-thread kernel may exceed.
+    @Test func noShareAboveOneHundredPercent() throws {
+        let run = try CLITests().autograd("bench", "--repetitions", "1", "--filter", "^(gemm_f32_64|add_f32_16M)$")
+        #expect(run.status == 0, "\(run.error)")
+        let rows = run.output.split(separator: "\n").filter { $0.hasPrefix("gemm_f32_64") || $0.hasPrefix("add_f32_16M") }
+        #expect(rows.count == 2)
+        for row in rows {
+            if let percent = row.split(separator: " ").last(where: { $0.hasSuffix("%") }) {
+                let value = try #require(Double(percent.dropLast()), "\(row)")
+                #expect(value <= 100, "\(row)")
+            }
+        }
+        #expect(rows.last?.hasSuffix("× memcpy") == true, "\(rows)")
+    }
+
     @Test func tableHasTheMachineLine() throws {
         let run = try CLITests().autograd("bench", "--repetitions", "1", "--filter", "^add_f32_4K$")
         #expect(run.status == 0)

@@ -132,6 +132,46 @@ enum OptimizerKind: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+extension OptimizerKind {
+    /// Tensors of state each parameter gets (momentum, moment estimates, …), at most.
+    var statePerParameter: Int {
+        switch self {
+        case .sgd, .adagrad: 1
+        case .adam, .adamw: 2
+        case .rmsprop: 2
+        }
+    }
+}
+
+/// What training a model will take in memory, estimated before anything is
+/// allocated: weights, gradients and optimizer state in float32, plus the
+/// activations and their gradients of one batch (a few copies of each
+/// layer's output).
+struct MemoryEstimate {
+    let parameters: Int
+    let bytes: Double
+
+    init(spec: ModelSpec, inputs: Int, classes: Int, batchSize: Int, optimizer: OptimizerKind) {
+        let shapes = spec.parameterShapes(inputs: inputs, classes: classes)
+        // Double: a hostile --model must not overflow the estimate itself.
+        let parameterCount = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+        parameters = parameterCount < Double(Int.max) ? Int(parameterCount) : Int.max
+        let widths = ([inputs] + spec.hidden + [classes]).reduce(0.0) { $0 + Double($1) }
+        let perParameter = Double(2 + optimizer.statePerParameter)
+        bytes = 4 * (parameterCount * perParameter + 6 * Double(batchSize) * widths)
+    }
+
+    /// Memory the system says is available (MemAvailable in /proc/meminfo), if it can tell.
+    static func available() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kib = Double(fields[1]) { return kib * 1024 }
+        }
+        return nil
+    }
+}
+
 enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
     case constant, step, exponential, cosine
 

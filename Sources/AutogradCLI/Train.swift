@@ -66,6 +66,10 @@ struct Train: ParsableCommand {
     @Option(help: "Folder for metrics, plots and the checkpoint.")
     var out = "out"
 
+    @Option(parsing: .unconditional,
+            help: "Refuse a model whose estimated training memory exceeds this many GB (default: the memory available).")
+    var memoryLimit: Double?
+
     func validate() throws {
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
         guard momentum >= 0, momentum.isFinite else { throw ValidationError("--momentum must be a number ≥ 0, got \(momentum)") }
@@ -80,6 +84,9 @@ struct Train: ParsableCommand {
         guard warmup >= 0, warmup < epochCount else { throw ValidationError("--warmup must be between 0 and --epochs - 1") }
         if let clipNorm { guard clipNorm > 0 else { throw ValidationError("--clip-norm must be positive") } }
         try validateThreads(threads)
+        if let memoryLimit {
+            guard memoryLimit > 0, memoryLimit.isFinite else { throw ValidationError("--memory-limit must be a positive number of GB") }
+        }
     }
 
     /// --epochs, or the dataset's default.
@@ -105,6 +112,13 @@ struct Train: ParsableCommand {
         }
         let inputs = train.featureShape.reduce(1, *)
         let classes = Swift.max(train.classCount, test.classCount)
+        let estimate = MemoryEstimate(spec: model, inputs: inputs, classes: classes, batchSize: batchSize, optimizer: optimizer)
+        if let limit = memoryLimit.map({ $0 * 1e9 }) ?? MemoryEstimate.available(), estimate.bytes > limit {
+            let gb = { (b: Double) in b >= 1e9 ? Fmt.fixed(b / 1e9, 1) + " GB" : Fmt.fixed(b / 1e6, 1) + " MB" }
+            throw fail("\(model) on \(inputs) inputs and \(classes) classes needs about \(gb(estimate.bytes)) to train "
+                       + "(\(estimate.parameters) parameters with gradients and \(optimizer.rawValue) state), more than "
+                       + (memoryLimit == nil ? "the \(gb(limit)) available" : "--memory-limit \(gb(limit))"))
+        }
         let network = model.build(inputs: inputs, classes: classes, activation: activation)
         let opt = optimizer.make(network.parameters, learningRate: lr, momentum: momentum, weightDecay: weightDecay)
         let lrSchedule = schedule.make(epochs: epochs, warmup: warmup)

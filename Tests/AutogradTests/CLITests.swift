@@ -179,6 +179,22 @@ struct CLITests {
         #expect(eval.status == 1 && eval.error.contains("has no 'autograd.activation' in its metadata"), "\(eval.error)")
     }
 
+    /// A model too big for the machine (or for --memory-limit) is refused,
+    /// with the estimate, before anything is allocated.
+    @Test func modelsBeyondMemoryAreRefusedWithTheEstimate() throws {
+        let folder = TemporaryFolder()
+        let huge = try autograd("train", "--model", "mlp:1000000000", "--epochs", "1", "--out", folder.path)
+        #expect(huge.status == 1, "\(huge.error)")
+        #expect(huge.error.contains("mlp:1000000000 on 64 inputs and 10 classes needs about"), "\(huge.error)")
+        #expect(huge.error.contains("available"), "\(huge.error)")
+        let limited = try autograd("train", "--model", "mlp:128", "--epochs", "1", "--memory-limit", "0.0001",
+                                   "--out", folder.path)
+        #expect(limited.status == 1 && limited.error.contains("more than --memory-limit 0.1 MB"), "\(limited.error)")
+        #expect(folder.contents().isEmpty, "nothing written")
+        let bad = try autograd("train", "--memory-limit", "-1")
+        #expect(bad.status == 64 && bad.error.contains("--memory-limit must be a positive number of GB"))
+    }
+
     /// Labels read from disk are checked against the model's class count:
     /// an error naming the file, the row and the value, not a trap.
     @Test func evalRefusesLabelsBeyondTheModelsClasses() throws {

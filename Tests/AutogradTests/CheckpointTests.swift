@@ -296,4 +296,34 @@ struct CheckpointTests {
         #expect(folder.contents() == ["ckpt.safetensors", "taken"])
         #expect(try AtomicFile.read(path) == before)
     }
+
+    /// Temporary files a killed process left beside a checkpoint go on the
+    /// next save; a live process's, and other files, stay.
+    @Test func staleTemporaryFilesAreRemovedOnTheNextSave() throws {
+        let folder = TemporaryFolder()
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier, alive = ProcessInfo.processInfo.processIdentifier
+        folder.write("ckpt.safetensors.tmp-\(dead)-17", [UInt8](repeating: 1, count: 1000))
+        folder.write("ckpt.safetensors.tmp-\(alive)-18", [1])
+        folder.write("other.safetensors.tmp-\(dead)-19", [1])
+        folder.write("ckpt.safetensors.tmp-notes.txt", [1])
+        try SafeTensors.save(["w": Tensor([1, 2])], to: folder.file("ckpt.safetensors"))
+        #expect(folder.contents() == ["ckpt.safetensors", "ckpt.safetensors.tmp-\(alive)-18", "ckpt.safetensors.tmp-notes.txt",
+                                      "other.safetensors.tmp-\(dead)-19"])
+    }
+
+    /// A save that fails says so, and names the path and the reason.
+    @Test func writeFailuresSayCannotWrite() {
+        let folder = TemporaryFolder()
+        do {
+            try SafeTensors.save(["w": Tensor([1, 2])], to: folder.file("no-such-folder/ckpt.safetensors"))
+            Issue.record("saving into a missing folder succeeded")
+        } catch {
+            #expect(error.description.hasPrefix("cannot write checkpoint: "), "\(error)")
+            #expect(error.description.contains("no-such-folder/ckpt.safetensors"), "\(error)")
+        }
+    }
 }

@@ -13,9 +13,12 @@ import Darwin
 /// renamed over the destination in one step.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically. Throws ``FileError`` naming the
-    /// path and the system's reason.
+    /// path and the system's reason. Temporary files an earlier, killed
+    /// process left for the same path (`<path>.tmp-<pid>-<n>` of a process
+    /// that no longer runs) are removed first.
     public static func write(_ bytes: [UInt8], to path: String) throws(FileError) {
         let directory = parentDirectory(of: path)
+        removeStaleTemporaries(of: path, in: directory)
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError(path: path, reason: systemError()) }
@@ -77,6 +80,25 @@ public enum AtomicFile {
         }
         if let failure { throw FileError(path: path, reason: failure) }
         return got == bytes.count ? bytes : Array(bytes[..<got])
+    }
+
+    /// Deletes `<path>.tmp-<pid>-<n>` files in `directory` whose process is
+    /// gone; a live process's (this one's included) are left alone.
+    private static func removeStaleTemporaries(of path: String, in directory: String) {
+        let prefix = String(path.split(separator: "/", omittingEmptySubsequences: false).last ?? "") + ".tmp-"
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix) else { continue }
+            let parts = name.dropFirst(prefix.count).split(separator: "-")
+            guard parts.count == 2, let pid = pid_t(parts[0]), UInt32(parts[1]) != nil, pid > 0 else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                unlink(directory + "/" + name)
+            }
+        }
     }
 
     private static func parentDirectory(of path: String) -> String {

@@ -3,8 +3,10 @@ import AutogradTensor
 
 /// What went wrong reading, writing or applying a checkpoint.
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
-    /// The file could not be read or written.
+    /// The file could not be read.
     case io(String)
+    /// The file could not be written (the previous file, if any, is intact).
+    case writeFailed(String)
     /// The file is not valid safetensors.
     case corrupt(String)
     /// A tensor has a dtype this library does not load.
@@ -20,7 +22,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .io(let reason): "cannot access checkpoint: \(reason)"
+        case .io(let reason): "cannot read checkpoint: \(reason)"
+        case .writeFailed(let reason): "cannot write checkpoint: \(reason)"
         case .corrupt(let reason): "corrupt checkpoint: \(reason)"
         case .unsupportedDType(let name, let dtype): "checkpoint tensor \(name) has dtype \(dtype); only F32 and F64 load"
         case .missing(let name): "checkpoint has no tensor \(name), which the model needs"

@@ -141,7 +141,7 @@ public enum SafeTensors {
         do {
             try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
         } catch {
-            throw .io(error.description)
+            throw .writeFailed(error.description)
         }
     }
 

@@ -146,6 +146,11 @@ struct DataTests {
         #expect(failure("a,b\n").contains("no data rows"))
         #expect(failure("1,inf,1\n").contains("is not finite"))
         #expect(failure("").contains("no data rows"))
+        #expect(failure("1,2,0\r3,4,1\r5,x,0\r").contains("line 3, column 2: 'x' is not a number"), "\\r ends a line")
+        #expect(failure("1,2,0\n1, ,0\n").contains("line 2, column 2: '' is not a number"))
+        let long = String(repeating: "7", count: 100)
+        #expect(failure("1,2,0\n1,\(long),0\n").contains("column 2: '\(long.prefix(40))' is not a number"),
+                "a field too long for a number is named, shortened")
         do {
             _ = try CSVDataset.load(folder.file("nope.csv"))
             Issue.record("a missing file loaded")

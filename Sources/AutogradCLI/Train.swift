@@ -133,7 +133,7 @@ struct Train: ParsableCommand {
 
         print("training \(model) (\(activation.rawValue)) on \(dataset): \(train.count) train / \(test.count) test examples, "
               + "\(classes) classes, \(network.parameterCount) parameters, \(optimizer.rawValue) lr \(lr), \(schedule.rawValue) schedule")
-        let bar = ProgressBar()
+        let bar = ProgressBar(batchSize: batchSize)
         var history: [EpochRecord] = []
         var lastCheckpoint: Int?
         let width = String(epochs).count
@@ -141,6 +141,7 @@ struct Train: ParsableCommand {
             opt.learningRate = lrSchedule.learningRate(at: epoch - 1, base: lr)
             let started = ContinuousClock.now
             let fit: Evaluation
+            bar.beginEpoch()
             do {
                 fit = try trainer.trainEpoch(loader, epoch: epoch) { step, steps, loss in
                     bar.update(epoch: epoch, of: epochs, step: step, of: steps, loss: loss)
@@ -165,14 +166,15 @@ struct Train: ParsableCommand {
                 try Checkpoint.save(network, optimizer: opt, metadata: metadata(inputs: inputs, classes: classes, epoch: epoch),
                                     to: checkpointPath)
                 try AtomicFile.write(EpochRecord.csv(history), to: out + "/metrics.csv")
+                // After every epoch, so an interrupted run's plot matches its metrics.
+                try AtomicFile.write(Plots.curves(history, title: "\(model) (\(activation.rawValue)) on \(dataset)"),
+                                     to: out + "/curves.svg")
             } catch {
                 throw fail("\(error)")
             }
             lastCheckpoint = epoch
         }
         do {
-            try AtomicFile.write(Plots.curves(history, title: "\(model) (\(activation.rawValue)) on \(dataset)"),
-                                 to: out + "/curves.svg")
             if dataset.isTwoDimensional {
                 try AtomicFile.write(Plots.decisionBoundary(network, train: train, test: test,
                                                             title: "\(dataset): \(model) (\(activation.rawValue))"),

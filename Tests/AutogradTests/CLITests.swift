@@ -55,6 +55,35 @@ struct CLITests {
         #expect(eval.lastLine == train.lastLine, "eval reproduces the final test accuracy")
     }
 
+    /// On a terminal (a pseudo-terminal from script(1)) the progress bar fits
+    /// COLUMNS and shows the time left and the rate; curves.svg is written
+    /// after every epoch.
+    @Test(arguments: [40, 120])
+    func progressBarFitsTheTerminal(_ columns: Int) throws {
+        let script = "/usr/bin/script"
+        try #require(FileManager.default.isExecutableFile(atPath: script), "script(1) is needed for a terminal")
+        let folder = TemporaryFolder()
+        let command = "COLUMNS=\(columns) \(CLITests.binary) train --dataset xor --epochs 2 --samples 400 --batch-size 8 "
+            + "--threads 1 --out \(folder.path)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = ["-q", "-e", "-c", command, "/dev/null"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let updates = text.components(separatedBy: "\r\u{1B}[2K").dropFirst()
+            .map { $0.components(separatedBy: "\r\n")[0] }.filter { $0.hasPrefix("epoch ") && !$0.contains("train loss") }
+        #expect(updates.count >= 40, "one update per step")
+        for line in updates { #expect(line.count <= columns - 1, "\(line.count) > \(columns - 1): \(line)") }
+        #expect(updates.dropFirst().allSatisfy { $0.contains("ETA ") }, "\(updates.prefix(3))")
+        if columns >= 100 { #expect(updates.allSatisfy { $0.contains("[") && $0.contains("/s") }) }
+        #expect(folder.contents().contains("curves.svg"))
+    }
+
     @Test func graphWritesDOTAndSVG() throws {
         let folder = TemporaryFolder()
         let dot = try autograd("graph", "--model", "mlp:8,4", "--inputs", "3", "--classes", "3", "--out", folder.file("step.dot"))
@@ -249,6 +278,9 @@ struct CLITests {
             #expect(match.4 == "the last good checkpoint (epoch \(epoch - 1)) is \(out)/checkpoint.safetensors")
             let metadata = try SafeTensors.load(from: out + "/checkpoint.safetensors").metadata
             #expect(metadata["autograd.epoch"] == String(epoch - 1))
+            // The plot of the epochs that finished is there too, matching metrics.csv.
+            let curves = try String(contentsOfFile: out + "/curves.svg", encoding: .utf8)
+            #expect(curves.hasPrefix("<svg"))
         }
     }
 }

@@ -49,6 +49,25 @@ struct CLITests {
         #expect(metrics[0] == "epoch,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,seconds")
         let svg = try String(contentsOfFile: folder.file("boundary.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("<circle"))
+        for label in ["class 0", "class 1", "train points", "test points"] { #expect(svg.contains(">\(label)<"), "legend") }
+        // Axis ticks are round: each run of numeric labels steps by 1, 2 or 5 times a power of ten.
+        let curves = try String(contentsOfFile: folder.file("curves.svg"), encoding: .utf8)
+        for picture in [svg, curves] {
+            let labels = picture.matches(of: /<text[^>]*>(-?[0-9.]+)<\/text>/).compactMap { Double($0.1) }
+            #expect(labels.count >= 8, "tick labels")
+            var run: [Double] = []
+            for v in labels + [.nan] {
+                if let last = run.last, run.count >= 2, !(Swift.abs((v - last) - (last - run[run.count - 2])) < 1e-9) {
+                    let step = Swift.abs(run[1] - run[0])
+                    let mantissa = step / Foundation.pow(10, Foundation.floor(Foundation.log10(step) + 1e-9))
+                    #expect([1.0, 2, 5].contains { Swift.abs(mantissa - $0) < 1e-6 }, "ticks \(run)")
+                    run = []
+                } else if let last = run.last, run.count == 1, v.isNaN || v == last {
+                    run = []
+                }
+                if v.isFinite { run.append(v) }
+            }
+        }
 
         let eval = try autograd("eval", "--checkpoint", folder.file("checkpoint.safetensors"))
         #expect(eval.status == 0, "\(eval.error)")

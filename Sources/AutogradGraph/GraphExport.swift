@@ -66,6 +66,14 @@ extension Executable {
             lines.append("  out\(i) [shape=box, style=filled, fillcolor=\"#fff3b0\", label=\"output \(i)\\n\(DOT.shape(graph.values[v].shape))\"];")
             lines.append("  \(source(of: v)) -> out\(i);")
         }
+        // The colour legend, in a box of its own.
+        lines.append("  subgraph cluster_legend { label=\"legend\"; fontname=\"Helvetica\"; fontsize=10; color=\"#bbbbbb\";")
+        for (i, (name, color)) in [("forward", "#cfe3ff"), ("reverse pass", "#ffe2c2"), ("update", "#d7f5d7"),
+                                   ("recomputed", "#dddddd")].enumerated() {
+            lines.append("    legend\(i) [shape=box, style=filled, fillcolor=\"\(color)\", label=\"\(name)\"];")
+        }
+        lines.append("    legend0 -> legend1 -> legend2 -> legend3 [style=invis];")
+        lines.append("  }")
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }

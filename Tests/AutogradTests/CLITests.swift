@@ -110,6 +110,9 @@ struct CLITests {
         #expect(dot.lastLine.contains("arena"))
         let text = try String(contentsOfFile: folder.file("step.dot"), encoding: .utf8)
         #expect(text.hasPrefix("digraph") && text.contains("linear+relu") && text.contains("sgd.update[0]"))
+        for entry in ["forward", "reverse pass", "update", "recomputed"] {
+            #expect(text.contains("label=\"\(entry)\""), "the colour legend names \(entry)")
+        }
         let eager = try autograd("graph", "--eager", "--out", folder.file("tape.dot"))
         #expect(eager.status == 0)
         let tape = try String(contentsOfFile: folder.file("tape.dot"), encoding: .utf8)

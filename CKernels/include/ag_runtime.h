@@ -35,6 +35,17 @@ int ag_num_threads(void);
 /** Sets the number of threads the kernels use (at least 1). */
 void ag_set_num_threads(int n);
 
+/**
+ * Scoped settings for the calling thread only (and for the pool's threads
+ * while they run its work), over the process-wide ones above: SIMD on (1),
+ * off (0), or back to the process-wide setting (-1); a thread count, or 0
+ * for the process-wide one. Each returns the previous scoped value, to
+ * restore. Code running on other threads is not affected, so tests that
+ * compare the paths can run in parallel.
+ */
+int ag_scope_simd(int enabled);
+int ag_scope_num_threads(int n);
+
 /** Work function for `ag_parallel_for`: processes indices [begin, end). */
 typedef void (*ag_range_fn)(void *ctx, size_t begin, size_t end);
 

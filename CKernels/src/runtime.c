@@ -24,6 +24,12 @@ extern void kmp_set_blocktime(int milliseconds);
 static _Atomic int g_simd = -1;    /* -1: not probed yet */
 static _Atomic int g_threads = 0;  /* 0: not set yet */
 
+/* This thread's scoped settings (ag_scope_simd, ag_scope_num_threads); -1
+ * and 0 follow the process-wide ones. The pool's threads take the caller's
+ * SIMD setting for the work they run for it (parallel_trampoline). */
+static _Thread_local int t_simd = -1;
+static _Thread_local int t_threads = 0;
+
 static int cpu_has_avx2_fma(void) {
 #if AG_X86
     /* AUTOGRAD_PORTABLE=1 forces the portable paths (the test suite runs once this way). */
@@ -36,7 +42,18 @@ static int cpu_has_avx2_fma(void) {
 #endif
 }
 
+static int cpu_simd_allowed(int enabled) {
+#if AG_X86
+    __builtin_cpu_init();
+    return enabled && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    (void)enabled;
+    return 0;
+#endif
+}
+
 int ag_simd_enabled(void) {
+    if (t_simd >= 0) return t_simd;
     int s = atomic_load_explicit(&g_simd, memory_order_relaxed);
     if (s < 0) {
         s = cpu_has_avx2_fma();
@@ -46,13 +63,13 @@ int ag_simd_enabled(void) {
 }
 
 void ag_set_simd_enabled(int enabled) {
-#if AG_X86
-    __builtin_cpu_init();
-    enabled = enabled && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    enabled = 0;
-#endif
-    atomic_store(&g_simd, enabled);
+    atomic_store(&g_simd, cpu_simd_allowed(enabled));
+}
+
+int ag_scope_simd(int enabled) {
+    int previous = t_simd;
+    t_simd = enabled < 0 ? -1 : cpu_simd_allowed(enabled);
+    return previous;
 }
 
 /*
@@ -63,6 +80,7 @@ void ag_set_simd_enabled(int enabled) {
  * needs; with one pool whose workers sleep when idle, nothing competes.
  */
 int ag_num_threads(void) {
+    if (t_threads > 0) return t_threads;
     int n = atomic_load_explicit(&g_threads, memory_order_relaxed);
     if (n <= 0) {
         n = omp_get_num_procs();
@@ -79,10 +97,18 @@ void ag_set_num_threads(int n) {
     atomic_store(&g_threads, n);
 }
 
+int ag_scope_num_threads(int n) {
+    int previous = t_threads;
+    if (n > 0) openblas_set_num_threads(1);
+    t_threads = n > 0 ? n : 0;
+    return previous;
+}
+
 typedef struct {
     ag_range_fn fn;
     void *ctx;
     size_t n;
+    int simd;  /* the caller's SIMD setting, for the pool's threads */
 } parallel_job;
 
 static void parallel_trampoline(void *data) {
@@ -92,7 +118,10 @@ static void parallel_trampoline(void *data) {
     size_t chunk = (job->n + nt - 1) / nt;
     size_t begin = t * chunk;
     size_t end = begin + chunk < job->n ? begin + chunk : job->n;
+    int saved = t_simd;
+    t_simd = job->simd;
     if (begin < end) job->fn(job->ctx, begin, end);
+    t_simd = saved;
 }
 
 void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
@@ -110,7 +139,7 @@ void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
         kmp_set_blocktime(AG_BLOCKTIME_MS);
         blocktime_set = 1;
     }
-    parallel_job job = {fn, ctx, n};
+    parallel_job job = {fn, ctx, n, ag_simd_enabled()};
     GOMP_parallel(parallel_trampoline, &job, (unsigned)threads, 0);
 }
 

@@ -1,23 +1,15 @@
 import Autograd
-import Foundation
 
-/// The kernels' SIMD switch and thread count are process-wide, and tests run
-/// in parallel: a test that sets either, or that compares results computed
-/// under different settings, runs its body under this lock, so that no other
-/// test changes them underneath it. The settings are restored afterwards.
+/// Tests that choose the kernels' SIMD path or thread count do it for their
+/// own thread only (``Kernels/withSIMD(_:_:)``, ``Kernels/withThreadCount(_:_:)``),
+/// so suites running in parallel never change them underneath each other.
 enum KernelSettings {
-    private static let lock = NSRecursiveLock()
-
     static func with<R>(simd: Bool? = nil, threads: Int? = nil, _ body: () throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        let (simdBefore, threadsBefore) = (Kernels.usesSIMD, Kernels.threadCount)
-        defer {
-            Kernels.usesSIMD = simdBefore
-            Kernels.threadCount = threadsBefore
+        switch (simd, threads) {
+        case (nil, nil): try body()
+        case (let simd?, nil): try Kernels.withSIMD(simd, body)
+        case (nil, let threads?): try Kernels.withThreadCount(threads, body)
+        case (let simd?, let threads?): try Kernels.withSIMD(simd) { try Kernels.withThreadCount(threads, body) }
         }
-        if let simd { Kernels.usesSIMD = simd }
-        if let threads { Kernels.threadCount = threads }
-        return try body()
     }
 }

@@ -1,4 +1,5 @@
 import Autograd
+import Foundation
 import CKernels
 import Testing
 
@@ -31,6 +32,30 @@ struct KernelTests {
         let (one, two) = KernelSettings.with { (KernelSettings.with(threads: 1, run), KernelSettings.with(threads: 2, run)) }
         for (i, (x, y)) in zip(one, two).enumerated() { #expect(x == y, "result \(i) differs between 1 and 2 threads") }
         #expect(one[0][12345] == Double(Float(a.scalars[12345]) + Float(b.scalars[12345])))
+    }
+
+    /// The SIMD choice of withSIMD holds for this thread and the kernel
+    /// threads working for it, and no other thread.
+    @Test func simdChoiceIsScopedToTheThread() {
+        let x = Tensor.randn([1 << 18])  // large enough to split across threads
+        let portableOneThread = Kernels.withSIMD(false) { Kernels.withThreadCount(1) { tanh(x).scalars } }
+        let processWide = Kernels.usesSIMD
+        Kernels.withSIMD(false) {
+            #expect(!Kernels.usesSIMD)
+            #expect(Kernels.withThreadCount(2) { tanh(x).scalars } == portableOneThread,
+                    "the pool's threads take the caller's choice")
+            final class Seen: @unchecked Sendable { var simd = false }  // written before done.signal(), read after wait()
+            let seen = Seen(), done = DispatchSemaphore(value: 0)
+            Thread {
+                seen.simd = Kernels.usesSIMD
+                done.signal()
+            }.start()
+            done.wait()
+            #expect(seen.simd == processWide, "another thread keeps the process-wide choice")
+        }
+        if Kernels.withSIMD(true, { Kernels.usesSIMD }) {
+            #expect(Kernels.withSIMD(true) { tanh(x).scalars } != portableOneThread, "the paths differ, so the test can fail")
+        }
     }
 
     @Test func parallelForCoversEveryIndexOnce() {

@@ -98,16 +98,6 @@ public struct OpIdentity: Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(name)\(attributes)" }
-
-    public static func == (a: OpIdentity, b: OpIdentity) -> Bool {
-        a.type == b.type && a.name == b.name && a.attributes == b.attributes
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(type)
-        hasher.combine(name)
-        hasher.combine(attributes)
-    }
 }
 
 extension Primitive {

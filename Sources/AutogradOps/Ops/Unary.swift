@@ -245,7 +245,7 @@ extension UnaryOp {
     package static let affineRow = UnaryOp(AG_AFFINE, p0: 1, linearDerivative: { op in
         op.p0 == 1 ? nil : (op.p1 == 0 ? op : UnaryOp.affine(scale: op.p0, shift: 0))
     }, secondDerivative: nil)
-    /// Gradient 1 inside [lo, hi], bounds included (as PyTorch's clamp), 0 outside.
+    /// Gradient 1 strictly inside (lo, hi), 0 on the bounds and outside (as PyTorch 2.15's clamp).
     static let clampRow = UnaryOp(AG_CLAMP, secondDerivative: nil)
 
     /// The math rows; the activation rows are ``activations``. Every row of
@@ -302,7 +302,8 @@ extension Tensor {
     /// Elementwise 1 / x.
     public func reciprocal() -> Tensor { UnaryOp.reciprocal(self) }
 
-    /// Limits every element to `[min, max]`.
+    /// Limits every element to `[min, max]`. Its gradient is 1 strictly
+    /// inside the bounds and 0 on and outside them, as PyTorch 2.15's.
     ///
     /// ```swift
     /// Tensor([-2, 0.5, 3]).clamped(min: 0, max: 1)  // [0, 0.5, 1]

@@ -134,7 +134,7 @@ final class Executable {
             case .advance(let optimizer):
                 optimizer.stepCount += 1
             case .update(let optimizer, let index, let p, let g):
-                optimizer.update(index, p, g)
+                optimizer.apply(index, p, g)
                 p.bumpVersion()
             case .assign(let source, let target):
                 source.copyValues(into: target)

@@ -42,8 +42,8 @@ open class Optimizer {
     /// Adam's bias correction and AdaGrad's rate decay use this count, not
     /// ``stepCount``, so a parameter left without a gradient in some steps
     /// (a frozen layer, an unused branch) is updated as PyTorch updates it.
-    /// A subclass that wants the count calls ``countStep(_:)`` from its
-    /// ``update(_:_:_:)``.
+    /// ``apply(_:_:_:)`` counts each update before calling
+    /// ``update(_:_:_:)``, which reads the count it is on (1 on the first).
     public internal(set) var parameterStepCounts: [Int]
     /// Per-parameter state by name, created on first use.
     var state: [[String: Tensor]]
@@ -72,24 +72,25 @@ open class Optimizer {
             guard g.shape == p.shape, g.dtype == p.dtype else {
                 fatalError("\(kind): gradient of parameter \(i) has shape \(ShapeRules.describe(g.shape)) (\(g.dtype)), the parameter \(ShapeRules.describe(p.shape)) (\(p.dtype))")
             }
-            update(i, p, g.contiguousValues())
+            apply(i, p, g.contiguousValues())
             p.bumpVersion()
         }
     }
 
-    /// The update of one parameter, in place: the subclass's fused kernel call.
-    /// Called once per step for each parameter that has a gradient, by
-    /// ``step()`` and by compiled functions that traced it.
-    open func update(_ index: Int, _ parameter: Tensor, _ gradient: Tensor) {
-        fatalError("\(type(of: self)) must override update(_:_:_:)")
+    /// One update of parameter `index`: counts it in ``parameterStepCounts``,
+    /// then runs ``update(_:_:_:)``. Called once per step for each parameter
+    /// that has a gradient, by ``step()`` and by compiled functions that
+    /// traced it.
+    public final func apply(_ index: Int, _ parameter: Tensor, _ gradient: Tensor) {
+        parameterStepCounts[index] += 1
+        update(index, parameter, gradient)
     }
 
-    /// Counts one more update of parameter `index` in
-    /// ``parameterStepCounts`` and returns the new count (1 on its first
-    /// update), the `t` of PyTorch's formulas.
-    public func countStep(_ index: Int) -> Int {
-        parameterStepCounts[index] += 1
-        return parameterStepCounts[index]
+    /// The update of one parameter, in place: the subclass's fused kernel
+    /// call. `parameterStepCounts[index]` is already this update's count
+    /// (the `t` of PyTorch's formulas).
+    open func update(_ index: Int, _ parameter: Tensor, _ gradient: Tensor) {
+        fatalError("\(type(of: self)) must override update(_:_:_:)")
     }
 
     /// Clears every parameter's gradient.
@@ -198,7 +199,6 @@ public final class SGD: Optimizer {
     public override var kind: String { "sgd" }
 
     public override func update(_ index: Int, _ p: Tensor, _ g: Tensor) {
-        _ = countStep(index)
         var buffer: UnsafeMutableRawPointer?
         var first = false
         if momentum != 0 {
@@ -260,7 +260,7 @@ public class Adam: Optimizer {
     public override var kind: String { "adam" }
 
     public override func update(_ index: Int, _ p: Tensor, _ g: Tensor) {
-        let t = Double(countStep(index))
+        let t = Double(parameterStepCounts[index])
         let m = stateTensor(index, "exp_avg").tensor
         let v = stateTensor(index, "exp_avg_sq").tensor
         let maxV = amsgrad ? stateTensor(index, "max_exp_avg_sq").tensor.pointer : nil
@@ -334,7 +334,6 @@ public final class RMSProp: Optimizer {
     public override var kind: String { "rmsprop" }
 
     public override func update(_ index: Int, _ p: Tensor, _ g: Tensor) {
-        _ = countStep(index)
         let square = stateTensor(index, "square_avg").tensor
         let buffer = momentum != 0 ? stateTensor(index, "momentum_buffer").tensor.pointer : nil
         let mean = centered ? stateTensor(index, "grad_avg").tensor.pointer : nil
@@ -387,7 +386,7 @@ public final class AdaGrad: Optimizer {
     public override var kind: String { "adagrad" }
 
     public override func update(_ index: Int, _ p: Tensor, _ g: Tensor) {
-        let t = Double(countStep(index))
+        let t = Double(parameterStepCounts[index])
         let sum = stateTensor(index, "sum", initialValue: initialAccumulatorValue).tensor
         let clr = learningRate / (1 + (t - 1) * lrDecay)
         ag_adagrad_step(p.dtype.c, p.scalarCount, p.pointer, g.pointer, sum.pointer, clr, eps, weightDecay)

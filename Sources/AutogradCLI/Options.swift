@@ -137,8 +137,7 @@ extension OptimizerKind {
     var statePerParameter: Int {
         switch self {
         case .sgd, .adagrad: 1
-        case .adam, .adamw: 2
-        case .rmsprop: 2
+        case .adam, .adamw, .rmsprop: 2
         }
     }
 }

@@ -83,8 +83,14 @@ public struct CosineAnnealing: LearningRateSchedule {
         self.minimum = minimum
     }
     public func learningRate(at step: Int, base: Double) -> Double {
-        minimum + (base - minimum) * (1 + cos(Double.pi * Double(step) / Double(periods))) / 2
+        cosineRate(from: base, to: minimum, at: step, of: periods)
     }
+}
+
+/// The cosine curve both cosine schedules follow: `high` at step 0, `low`
+/// at `length`, (high + low)/2 halfway.
+private func cosineRate(from high: Double, to low: Double, at step: Int, of length: Int) -> Double {
+    low + (high - low) * (1 + cos(Double.pi * Double(step) / Double(length))) / 2
 }
 
 /// Cosine annealing with warm restarts, SGDR (Loshchilov & Hutter)
@@ -127,7 +133,7 @@ public struct CosineAnnealingWarmRestarts: LearningRateSchedule {
                 length *= tMult
             }
         }
-        return etaMin + (base - etaMin) * (1 + cos(Double.pi * Double(current) / Double(length))) / 2
+        return cosineRate(from: base, to: etaMin, at: current, of: length)
     }
 }
 

@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench bench-check bench-thresholds clean
+.PHONY: all deps build run test test-asan test-ubsan bench bench-check bench-thresholds clean
 
 all: build
 
@@ -32,6 +32,30 @@ run: build
 test: deps
 	$(SWIFT) test
 	AUTOGRAD_PORTABLE=1 $(SWIFT) test --skip-build --filter GradcheckSuite
+
+# The sanitizer builds live in their own build folders. SWIFT_BACKTRACE=enable=no
+# keeps the toolchain's backtracer from holding the test's output pipe after a
+# sanitizer report; a report fails the run.
+SANITIZER_ENV := SWIFT_BACKTRACE=enable=no
+
+# The whole suite under AddressSanitizer (with LeakSanitizer). The
+# suppressions name leaks of the Swift runtime libraries, one reason per line.
+test-asan: deps
+	$(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Sanitizers/lsan.supp \
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+
+# UndefinedBehaviorSanitizer on the C kernels (Swift's driver has no
+# -sanitize=undefined on Linux: clang instruments the C target and the
+# runtime is linked from the toolchain's clang). Any report aborts the test.
+UBSAN_RUNTIME_DIR = $(shell dirname $$(clang -print-file-name=libclang_rt.ubsan_standalone-x86_64.so))
+UBSAN_FLAGS = -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
+	-Xlinker -L$(UBSAN_RUNTIME_DIR) -Xlinker -lclang_rt.ubsan_standalone-x86_64 \
+	-Xlinker -rpath -Xlinker $(UBSAN_RUNTIME_DIR)
+test-ubsan: deps
+	$(SANITIZER_ENV) UBSAN_OPTIONS=print_stacktrace=1 $(SWIFT) test --scratch-path .build-ubsan $(UBSAN_FLAGS)
+	$(SANITIZER_ENV) UBSAN_OPTIONS=print_stacktrace=1 AUTOGRAD_PORTABLE=1 \
+	$(SWIFT) test --skip-build --scratch-path .build-ubsan --filter GradcheckSuite $(UBSAN_FLAGS)
 
 # Every benchmark workload, release build, table output (`autograd bench --json` for JSON lines).
 bench: build

@@ -1,9 +1,11 @@
 /*
  * Counts heap allocations of the process it is linked into, for the
  * benchmark runner's allocations-per-step figure. Linked into the `autograd`
- * executable only (never the library): it defines malloc and friends, which
- * in an executable take precedence over libc's for every library loaded,
- * and forwards them to glibc's own entry points.
+ * executable only (never the library). In a normal build it defines malloc
+ * and friends, which in an executable take precedence over libc's for every
+ * library loaded, and forwards them to glibc's own entry points; under
+ * AddressSanitizer or ThreadSanitizer, which interpose malloc themselves, it
+ * counts through the sanitizer's allocation hooks instead.
  */
 #ifndef AG_ALLOCATION_COUNTER_H
 #define AG_ALLOCATION_COUNTER_H

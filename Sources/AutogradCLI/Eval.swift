@@ -34,35 +34,22 @@ struct Eval: ParsableCommand {
         } catch {
             throw fail(error.description)
         }
-        /// A metadata value: missing or unreadable is an error naming the key and the value.
-        func read<T>(_ key: String, _ parse: (String) -> T?) throws -> T {
-            guard let text = metadata[key] else {
-                throw fail("\(checkpoint) has no '\(key)' in its metadata; was it written by 'autograd train'?")
-            }
-            guard let value = parse(text) else { throw fail("\(checkpoint): metadata '\(key)' has a bad value: '\(text)'") }
-            return value
+        let saved: MLPCheckpoint
+        do {
+            // Reads the architecture and checks every parameter it implies
+            // against the tensors in the file before anything is built.
+            saved = try MLPCheckpoint(metadata: metadata)
+            try saved.check(tensors)
+        } catch {
+            throw fail("\(checkpoint): \(error)")
         }
-        let spec = try read(MetadataKey.model, ModelSpec.init(argument:))
-        let activation = try read(MetadataKey.activation, Activation.init(rawValue:))
-        let inputs = try read(MetadataKey.inputs) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
-        let classes = try read(MetadataKey.classes) { Int($0).flatMap { $0 >= 2 ? $0 : nil } }
-        // The model is built only once every parameter it would allocate is
-        // in the file with that shape: the metadata cannot make us allocate
-        // more than the file holds.
-        for (name, shape) in spec.parameterShapes(inputs: inputs, classes: classes) {
-            guard let tensor = tensors[name] else {
-                throw fail("\(checkpoint): metadata \(spec) with \(inputs) inputs and \(classes) classes needs tensor '\(name)', which is not in the file")
-            }
-            guard tensor.shape == shape else {
-                throw fail("\(checkpoint): metadata \(spec) with \(inputs) inputs and \(classes) classes needs '\(name)' of shape \(shape), the file has \(tensor.shape)")
-            }
-        }
-        guard let data = dataset ?? metadata[MetadataKey.dataset].flatMap(DatasetSpec.init(argument:)) else {
+        let spec = saved.spec, activation = saved.activation, inputs = saved.inputs, classes = saved.classes
+        guard let data = dataset ?? metadata[MLPCheckpoint.Key.dataset].flatMap(DatasetSpec.init(argument:)) else {
             throw fail("the checkpoint does not name its dataset; pass --dataset")
         }
-        let splitSeed = seed ?? metadata[MetadataKey.seed].flatMap(UInt64.init) ?? 0
-        let samples = metadata[MetadataKey.samples].flatMap(Int.init) ?? 500
-        let noise = metadata[MetadataKey.noise].flatMap(Double.init) ?? 0
+        let splitSeed = seed ?? metadata[MLPCheckpoint.Key.seed].flatMap(UInt64.init) ?? 0
+        let samples = metadata[MLPCheckpoint.Key.samples].flatMap(Int.init) ?? 500
+        let noise = metadata[MLPCheckpoint.Key.noise].flatMap(Double.init) ?? 0
 
         let test: TensorDataset
         do {
@@ -73,9 +60,9 @@ struct Eval: ParsableCommand {
         guard test.featureShape.reduce(1, *) == inputs else {
             throw fail("the checkpoint's model takes \(inputs) features but \(data) has \(test.featureShape.reduce(1, *))")
         }
-        let network = spec.build(inputs: inputs, classes: classes, activation: activation)
+        let network: MLP
         do {
-            try Checkpoint.load(into: network, tensors: tensors, metadata: metadata)
+            network = try saved.restore(tensors: tensors, metadata: metadata)
         } catch {
             throw fail(error.description)
         }

@@ -32,7 +32,7 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         manualSeed(0)
-        let network = model.build(inputs: inputs, classes: classes, activation: activation)
+        let network = MLP(model, inputs: inputs, outputs: classes, activation: activation)
         let optimizer = SGD(network.parameters, learningRate: 0.01, momentum: 0.9)
         var rng = RandomGenerator(seed: 1)
         let x = Tensor.randn([batch, inputs], using: &rng)

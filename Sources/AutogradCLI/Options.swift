@@ -78,42 +78,12 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
 
 /// `--model mlp:128,64`: a multilayer perceptron with those hidden widths
 /// (`mlp:` alone is a linear classifier).
-struct ModelSpec: ExpressibleByArgument, CustomStringConvertible {
-    let hidden: [Int]
+/// `--model mlp:W1,W2,…`: the library's ``MLP/Spec``.
+typealias ModelSpec = MLP.Spec
 
-    init?(argument: String) {
-        guard argument.hasPrefix("mlp:") else { return nil }
-        let widths = argument.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false)
-        if widths == [""] {
-            hidden = []
-            return
-        }
-        var parsed: [Int] = []
-        for w in widths {
-            guard let n = Int(w), n > 0 else { return nil }
-            parsed.append(n)
-        }
-        hidden = parsed
-    }
-
-    static var allValueStrings: [String] { ["mlp:W1,W2,…"] }
-
-    /// The names and shapes of the parameters `build` makes, in `MLP`'s
-    /// naming (`layers.<2i>.weight` [out, in] and `.bias` [out]).
-    func parameterShapes(inputs: Int, classes: Int) -> [(name: String, shape: [Int])] {
-        let widths: [Int] = [inputs] + hidden + [classes]
-        var shapes: [(name: String, shape: [Int])] = []
-        for i in 0..<(widths.count - 1) {
-            shapes.append((name: "layers.\(2 * i).weight", shape: [widths[i + 1], widths[i]]))
-            shapes.append((name: "layers.\(2 * i).bias", shape: [widths[i + 1]]))
-        }
-        return shapes
-    }
-    var description: String { "mlp:" + hidden.map(String.init).joined(separator: ",") }
-
-    func build(inputs: Int, classes: Int, activation: Activation) -> MLP {
-        MLP(inputs: inputs, hidden: hidden, outputs: classes, activation: activation)
-    }
+extension MLP.Spec: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public static var allValueStrings: [String] { ["mlp:W1,W2,…"] }
 }
 
 extension Activation: ExpressibleByArgument {}
@@ -151,7 +121,7 @@ struct MemoryEstimate {
     let bytes: Double
 
     init(spec: ModelSpec, inputs: Int, classes: Int, batchSize: Int, optimizer: OptimizerKind) {
-        let shapes = spec.parameterShapes(inputs: inputs, classes: classes)
+        let shapes = spec.parameterShapes(inputs: inputs, outputs: classes)
         // Double: a hostile --model must not overflow the estimate itself.
         let parameterCount = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
         parameters = parameterCount < Double(Int.max) ? Int(parameterCount) : Int.max
@@ -183,19 +153,6 @@ enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
         }
         return warmup > 0 ? LinearWarmup(steps: warmup, then: main) : main
     }
-}
-
-/// Names of the metadata a checkpoint written by `train` carries, so `eval` can rebuild the model.
-enum MetadataKey {
-    static let model = "autograd.model"
-    static let activation = "autograd.activation"
-    static let inputs = "autograd.inputs"
-    static let classes = "autograd.classes"
-    static let dataset = "autograd.dataset"
-    static let seed = "autograd.seed"
-    static let samples = "autograd.samples"
-    static let noise = "autograd.noise"
-    static let epoch = "autograd.epoch"
 }
 
 /// Checks `--threads`: from 1 to a bound that keeps the OpenMP runtime sane

@@ -119,7 +119,7 @@ struct Train: ParsableCommand {
                        + "(\(estimate.parameters) parameters with gradients and \(optimizer.rawValue) state), more than "
                        + (memoryLimit == nil ? "the \(gb(limit)) available" : "--memory-limit \(gb(limit))"))
         }
-        let network = model.build(inputs: inputs, classes: classes, activation: activation)
+        let network = MLP(model, inputs: inputs, outputs: classes, activation: activation)
         let opt = optimizer.make(network.parameters, learningRate: lr, momentum: momentum, weightDecay: weightDecay)
         let lrSchedule = schedule.make(epochs: epochs, warmup: warmup)
         let trainer = Trainer(model: network, optimizer: opt, labelSmoothing: labelSmoothing, clipNorm: clipNorm)
@@ -189,17 +189,13 @@ struct Train: ParsableCommand {
     }
 
     private func metadata(inputs: Int, classes: Int, epoch: Int) -> [String: String] {
-        [
-            MetadataKey.model: model.description,
-            MetadataKey.activation: activation.rawValue,
-            MetadataKey.inputs: String(inputs),
-            MetadataKey.classes: String(classes),
-            MetadataKey.dataset: dataset.description,
-            MetadataKey.seed: String(seed),
-            MetadataKey.samples: String(samples),
-            MetadataKey.noise: String(noise),
-            MetadataKey.epoch: String(epoch),
-        ]
+        MLPCheckpoint(spec: model, activation: activation, inputs: inputs, classes: classes).metadata.merging([
+            MLPCheckpoint.Key.dataset: dataset.description,
+            MLPCheckpoint.Key.seed: String(seed),
+            MLPCheckpoint.Key.samples: String(samples),
+            MLPCheckpoint.Key.noise: String(noise),
+            MLPCheckpoint.Key.epoch: String(epoch),
+        ]) { $1 }
     }
 }
 

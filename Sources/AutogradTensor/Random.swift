@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A fast, seedable random number generator (xoshiro256**), so that runs repeat.
 ///
@@ -53,7 +52,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 }
 
 /// The process-wide generator used when no generator is passed; reseed with ``manualSeed(_:)``.
-private let defaultGenerator = Mutex(RandomGenerator(seed: 0x5EED))
+private let defaultGenerator = Locked(RandomGenerator(seed: 0x5EED))
 
 /// Runs `body` with exclusive use of the default generator.
 package func withDefaultGenerator<R>(_ body: (inout RandomGenerator) -> R) -> R {

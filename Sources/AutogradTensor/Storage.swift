@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A reference-counted, 64-byte aligned buffer that one or more tensors view.
 ///
 /// Views (reshape, transpose, expand, slice) share one `Storage`. Every
@@ -96,12 +94,12 @@ final class BufferPool: Sendable {
         var cachedBytes = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     private init() {
         let free = UnsafeMutablePointer<FreeList>.allocate(capacity: BufferPool.classCount)
         free.initialize(repeating: FreeList(head: nil), count: BufferPool.classCount)
-        state = Mutex(State(free: free))
+        state = Locked(State(free: free))
     }
 
     /// The size class holding `bytes`.

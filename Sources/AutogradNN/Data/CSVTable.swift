@@ -19,6 +19,11 @@ struct CSVTable {
     static func read(_ path: String) throws(DataError) -> CSVTable {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.read(path) } catch { throw DataError(path, error.reason) }
+        return try parse(bytes, source: path)
+    }
+
+    /// Parses the bytes of a CSV file; `path` names them in errors.
+    static func parse(_ bytes: [UInt8], source path: String) throws(DataError) -> CSVTable {
         var values: [Double] = []
         var columns = -1
         var rows = 0
@@ -120,7 +125,15 @@ struct CSVTable {
 /// ```
 public enum CSVDataset {
     public static func load(_ path: String, labelColumn: Int? = nil) throws(DataError) -> TensorDataset {
-        let table = try CSVTable.read(path)
+        try dataset(CSVTable.read(path), labelColumn: labelColumn, source: path)
+    }
+
+    /// The same from the bytes of a CSV file; `source` names them in errors.
+    public static func decode(_ bytes: [UInt8], labelColumn: Int? = nil, source: String = "csv") throws(DataError) -> TensorDataset {
+        try dataset(CSVTable.parse(bytes, source: source), labelColumn: labelColumn, source: source)
+    }
+
+    private static func dataset(_ table: CSVTable, labelColumn: Int?, source path: String) throws(DataError) -> TensorDataset {
         let column = labelColumn ?? table.columns - 1
         guard column >= 0 && column < table.columns else {
             throw DataError(path, "label column \(column) is out of range for \(table.columns) columns")

@@ -40,10 +40,21 @@ public enum MNIST {
 /// The IDX format of MNIST: a magic number (two zero bytes, a type code,
 /// the number of dimensions), big-endian 32-bit sizes, then the data.
 /// Only unsigned bytes (type 0x08) are read.
-enum IDX {
-    static func read(_ path: String) throws(DataError) -> (dimensions: [Int], data: ArraySlice<UInt8>) {
+///
+/// ```swift
+/// let (dimensions, pixels) = try IDX.read("train-images-idx3-ubyte")  // [60000, 28, 28]
+/// ```
+public enum IDX {
+    /// The dimensions and data of an IDX file.
+    public static func read(_ path: String) throws(DataError) -> (dimensions: [Int], data: ArraySlice<UInt8>) {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.read(path) } catch { throw DataError(path, error.reason) }
+        return try decode(bytes, source: path)
+    }
+
+    /// The dimensions and data of an IDX file's bytes; `source` names them in errors.
+    public static func decode(_ bytes: [UInt8], source path: String = "idx") throws(DataError)
+        -> (dimensions: [Int], data: ArraySlice<UInt8>) {
         guard bytes.count >= 4 else { throw DataError(path, "file is \(bytes.count) bytes, too short for an IDX header") }
         if bytes[0] == 0x1f && bytes[1] == 0x8b {
             throw DataError(path, "file is gzip-compressed; decompress it first (gunzip)")

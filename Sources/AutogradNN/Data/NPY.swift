@@ -15,6 +15,11 @@ public enum NPY {
     public static func load(_ path: String) throws(DataError) -> Tensor {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.read(path) } catch { throw DataError(path, error.reason) }
+        return try decode(bytes, source: path)
+    }
+
+    /// Reads an array from the bytes of a `.npy` file; `source` names them in errors.
+    public static func decode(_ bytes: [UInt8], source path: String = "npy") throws(DataError) -> Tensor {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw DataError(path, "not a .npy file (bad magic)") }
         let major = bytes[6]

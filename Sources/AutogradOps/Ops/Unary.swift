@@ -1,6 +1,5 @@
 import AutogradTensor
 import CKernels
-import Synchronization
 
 /// An elementwise op of one input, y = f(x): one row of the unary op table.
 ///
@@ -270,7 +269,7 @@ extension UnaryOp {
     }
 
     private struct AffineKey: Hashable { let scale: UInt64, shift: UInt64 }
-    private static let affineCache = Mutex<[AffineKey: UnaryOp]>([:])
+    private static let affineCache = Locked<[AffineKey: UnaryOp]>([:])
 
     static func clamp(_ lo: Double, _ hi: Double) -> UnaryOp { clampRow.with(p0: lo, p1: hi) }
 }

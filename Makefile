@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build run test test-asan test-ubsan test-tsan bench bench-check bench-thresholds clean
+.PHONY: all deps build run test test-asan test-ubsan test-tsan fuzz bench bench-check bench-thresholds clean
 
 all: build
 
@@ -66,6 +66,31 @@ ARCHER = $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
 test-tsan: deps
 	$(SANITIZER_ENV) OMP_TOOL_LIBRARIES=$(ARCHER) TSAN_OPTIONS=ignore_noninstrumented_modules=1 \
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+# libFuzzer on every reader of untrusted bytes (Fuzz/, a package of its own):
+# safetensors, NPY, IDX, CSV, and eval's checkpoint-to-model path. Each runs
+# FUZZ_SECONDS from the checked-in seeds (Fuzz/Corpus/<name>); inputs it finds
+# go to .build-fuzz/corpus, a crash to .build-fuzz/artifacts with the command
+# that replays it. No input of up to 4 KB may allocate more than 64 MB. The
+# safetensors-based targets get a dictionary of header and metadata tokens.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := SafeTensors:safetensors NPY:npy IDX:idx CSV:csv Checkpoint:checkpoint
+fuzz: deps
+	cd Fuzz && $(SWIFT) build --sanitize=fuzzer --sanitize=address --scratch-path ../.build-fuzz
+	@mkdir -p .build-fuzz/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; seeds=$${t##*:}; \
+		mkdir -p .build-fuzz/corpus/$$seeds; \
+		case $$seeds in safetensors|checkpoint) dict=-dict=Fuzz/safetensors.dict;; *) dict=;; esac; \
+		echo "fuzzing $$seeds for $(FUZZ_SECONDS) s"; \
+		$(SANITIZER_ENV) .build-fuzz/debug/Fuzz$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-malloc_limit_mb=64 -max_len=4096 $$dict -print_final_stats=1 \
+			-artifact_prefix=.build-fuzz/artifacts/$$seeds- .build-fuzz/corpus/$$seeds Fuzz/Corpus/$$seeds \
+			> .build-fuzz/$$seeds.log 2>&1 \
+		|| { tail -40 .build-fuzz/$$seeds.log; \
+		     echo "fuzz: $$seeds failed; replay with .build-fuzz/debug/Fuzz$$name .build-fuzz/artifacts/$$seeds-*"; exit 1; }; \
+		grep -E "stat::number_of_executed_units|stat::peak_rss_mb" .build-fuzz/$$seeds.log | tr '\n' ' '; echo; \
+	done
 
 # Every benchmark workload, release build, table output (`autograd bench --json` for JSON lines).
 bench: build

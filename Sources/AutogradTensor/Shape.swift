@@ -11,6 +11,21 @@
         return n
     }
 
+    /// The element count of a shape read from untrusted bytes, or nil when a
+    /// size is negative or the nonzero sizes multiply past `Int.max`. Then
+    /// strides and any product of its sizes fit in an `Int` too, even when a
+    /// zero size makes the count 0.
+    package static func checkedCount(_ shape: [Int]) -> Int? {
+        var magnitude = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (product, overflow) = magnitude.multipliedReportingOverflow(by: Swift.max(d, 1))
+            if overflow { return nil }
+            magnitude = product
+        }
+        return shape.contains(0) ? 0 : magnitude
+    }
+
     /// Row-major (C order) element strides of a contiguous tensor.
     package static func contiguousStrides(_ shape: [Int]) -> [Int] {
         // Ranks 0 and 1 share one array each instead of allocating.

@@ -111,6 +111,9 @@ struct DataTests {
         #expect(failure([0, 0, 8], labels).contains("too short"))
         #expect(failure([0, 0, 0x0d, 1, 0, 0, 0, 0], labels).contains("not supported"))
         #expect(failure(idx([3, 2, 3], Array(repeating: 0, count: 18)), labels).contains("3 images but 2 labels"))
+        // Found by the IDX fuzz target: huge sizes times a zero size claimed no data, then overflowed.
+        let huge: [UInt8] = [0, 0, 8, 4] + [UInt8](repeating: 0xff, count: 12) + [0, 0, 0, 0]
+        #expect(failure(huge, labels).contains("hold more values than can be counted"))
         #expect(failure(idx([2, 2, 3], Array(repeating: 0, count: 12)), idx([2], [1, 12])).contains("label 12"))
         #expect(failure(idx([2, 2, 3], Array(repeating: 0, count: 12)), idx([2, 1], [1, 2])).contains("expected 1 dimension"))
         do {
@@ -195,5 +198,28 @@ struct DataTests {
         #expect(failure(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", [0, 0, 0, 0])).contains("needs 12 data bytes, the file has 4"))
         #expect(failure(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", [])).contains("larger than the file"))
         #expect(failure(Array(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0]).prefix(20))).contains("truncated"))
+    }
+
+    /// Found by the fuzz targets: a zero size made the count 0, so huge
+    /// sizes beside it passed the readers' checks and overflowed later (in
+    /// strides or in a caller's product). Each reader now refuses them.
+    @Test func aZeroSizeCannotHideHugeOnes() throws {
+        let npyHeader = "{'descr': '<i4', 'fortran_order': True, 'shape': (0, 8, 4444444444444444440), }"
+        let npy: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(npyHeader.utf8.count), 0] + Array(npyHeader.utf8)
+        #expect(throws: DataError.self) { try NPY.decode(npy) }
+
+        let idx: [UInt8] = [0, 0, 8, 4] + [UInt8](repeating: 0xff, count: 12) + [0, 0, 0, 0]
+        #expect(throws: DataError.self) { try IDX.decode(idx) }
+
+        let json = #"{"t":{"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}}"#
+        let length = UInt64(json.utf8.count)
+        let safetensors = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + Array(json.utf8)
+        #expect(throws: CheckpointError.self) { try SafeTensors.decode(safetensors) }
+
+        // An empty tensor whose other sizes are modest still loads.
+        let fine = #"{"t":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}}"#
+        let fineLength = UInt64(fine.utf8.count)
+        let (tensors, _) = try SafeTensors.decode((0..<8).map { UInt8(truncatingIfNeeded: fineLength >> (8 * $0)) } + Array(fine.utf8))
+        #expect(tensors["t"]?.shape == [0, 3])
     }
 }

@@ -67,13 +67,12 @@ public enum IDX {
         guard rank >= 1, bytes.count >= 4 + 4 * rank else {
             throw DataError(path, "truncated header: \(rank) dimensions need \(4 + 4 * rank) bytes")
         }
-        var dims: [Int] = []
-        var total = 1
-        for d in 0..<rank {
+        let dims = (0..<rank).map { d in
             let o = 4 + 4 * d
-            let size = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
-            dims.append(size)
-            total = total.multipliedReportingOverflow(by: size).overflow ? Int.max : total * size
+            return Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+        }
+        guard let total = ShapeRules.checkedCount(dims) else {
+            throw DataError(path, "dimensions \(ShapeRules.describe(dims)) hold more values than can be counted")
         }
         let start = 4 + 4 * rank
         guard bytes.count - start == total else {

@@ -60,11 +60,8 @@ public enum NPY {
         case "<i8": (itemSize, decode) = (8, { Double($0.loadUnaligned(as: Int64.self)) })
         default: throw DataError(path, "dtype '\(descr)' is not supported")
         }
-        var count = 1
-        for d in shape {
-            let (p, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, p <= bytes.count else { throw DataError(path, "shape \(ShapeRules.describe(shape)) is larger than the file") }
-            count = p
+        guard let count = ShapeRules.checkedCount(shape), count <= bytes.count else {
+            throw DataError(path, "shape \(ShapeRules.describe(shape)) is larger than the file")
         }
         let dataStart = headerStart + headerLength
         guard bytes.count - dataStart == count * itemSize else {

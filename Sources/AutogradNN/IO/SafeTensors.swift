@@ -97,13 +97,8 @@ public enum SafeTensors {
             guard end <= dataSize else {
                 throw .corrupt("tensor \(name) ends at byte \(end) of a \(dataSize)-byte data section")
             }
-            var count = 1
-            for d in shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow, product <= dataSize else {
-                    throw .corrupt("tensor \(name) has shape \(ShapeRules.describe(shape)), larger than the file")
-                }
-                count = product
+            guard let count = ShapeRules.checkedCount(shape), count <= dataSize else {
+                throw .corrupt("tensor \(name) has shape \(ShapeRules.describe(shape)), larger than the file")
             }
             guard end - begin == count * dtype.byteSize else {
                 throw .corrupt("tensor \(name) of shape \(ShapeRules.describe(shape)) (\(tagName)) needs \(count * dtype.byteSize) bytes but its offsets span \(end - begin)")

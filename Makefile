@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build run test test-asan test-ubsan test-tsan fuzz bench bench-check bench-thresholds clean
+.PHONY: all deps build run test test-asan test-ubsan test-tsan fuzz test-consumer bench bench-check bench-thresholds clean
 
 all: build
 
@@ -91,6 +91,11 @@ fuzz: deps
 		     echo "fuzz: $$seeds failed; replay with .build-fuzz/debug/Fuzz$$name .build-fuzz/artifacts/$$seeds-*"; exit 1; }; \
 		grep -E "stat::number_of_executed_units|stat::peak_rss_mb" .build-fuzz/$$seeds.log | tr '\n' ' '; echo; \
 	done
+
+# The README's dependency block, as written, in a new package that imports
+# the library and runs (see Consumer/test.sh; needs the changes committed).
+test-consumer: deps
+	Consumer/test.sh
 
 # Every benchmark workload, release build, table output (`autograd bench --json` for JSON lines).
 bench: build

@@ -62,6 +62,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The README's Swift blocks, compiled from README.md by the
+        // ReadmeBlocks plugin (its tool extracts them) and run as tests.
+        .executableTarget(name: "ReadmeBlocksTool"),
+        .plugin(name: "ReadmeBlocks", capability: .buildTool(), dependencies: ["ReadmeBlocksTool"]),
+        .testTarget(name: "ReadmeTests", dependencies: ["Autograd"], plugins: ["ReadmeBlocks"]),
         .testTarget(
             name: "AutogradTests",
             dependencies: ["Autograd", "AutogradTensor", "AutogradOps", "CKernels"],

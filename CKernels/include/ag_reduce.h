@@ -39,4 +39,10 @@ void ag_reduce_max_ties(ag_dtype dt, size_t outer, size_t r, size_t inner,
 void ag_reduce_argmax(ag_dtype dt, size_t outer, size_t r, size_t inner,
                       const void *x, int64_t *idx);
 
+/**
+ * The index of the first NaN or infinity in x[0..n), or -1 when all are
+ * finite (anomaly detection). Scans blocks without branching on each value.
+ */
+ptrdiff_t ag_first_nonfinite(ag_dtype dt, size_t n, const void *x);
+
 #endif

@@ -1,4 +1,5 @@
 /* Reductions over the middle axis of [outer, r, inner]; bodies in reduce_impl.h. */
+#include <math.h>
 #include "../include/ag_reduce.h"
 #include "ag_internal.h"
 
@@ -36,3 +37,26 @@ void ag_reduce_argmax(ag_dtype dt, size_t outer, size_t r, size_t inner, const v
     else reduce_argmax_f64(outer, r, inner, x, idx);
 }
 
+
+/* x * 0 is 0 for a finite x and NaN otherwise: a block's sum of them is NaN
+ * exactly when the block holds a NaN or an infinity, found without a branch
+ * per value (so the loop vectorizes); only that block is then searched. */
+#define AG_FIRST_NONFINITE(T, name)                                          \
+    static ptrdiff_t name(size_t n, const T *x) {                            \
+        enum { block = 256 };                                                \
+        for (size_t start = 0; start < n; start += block) {                  \
+            size_t end = start + block < n ? start + block : n;              \
+            T probe = 0;                                                     \
+            for (size_t i = start; i < end; i++) probe += x[i] * (T)0;       \
+            if (probe == probe) continue;                                    \
+            for (size_t i = start; i < end; i++)                             \
+                if (!isfinite(x[i])) return (ptrdiff_t)i;                    \
+        }                                                                    \
+        return -1;                                                           \
+    }
+AG_FIRST_NONFINITE(float, first_nonfinite_f32)
+AG_FIRST_NONFINITE(double, first_nonfinite_f64)
+
+ptrdiff_t ag_first_nonfinite(ag_dtype dt, size_t n, const void *x) {
+    return dt == AG_F32 ? first_nonfinite_f32(n, x) : first_nonfinite_f64(n, x);
+}

@@ -79,7 +79,27 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// The row-major index and value of the first NaN or infinity, or nil
+    /// when every value is finite (one vectorized scan, no copy when
+    /// contiguous).
+    package func firstNonFinite() -> (index: Int, value: Double)? {
+        let values = contiguousValues()
+        let index = ag_first_nonfinite(values.dtype.c, values.scalarCount, values.pointer)
+        guard index >= 0 else { return nil }
+        return (index, values.pointer.loadScalar(at: index, dtype: values.dtype))
+    }
+}
+
 extension UnsafeMutableRawPointer {
+    /// Element `index` of an array of `dtype` values here, as a Double.
+    package func loadScalar(at index: Int, dtype: DType) -> Double {
+        switch dtype {
+        case .float32: Double(load(fromByteOffset: index * 4, as: Float.self))
+        case .float64: load(fromByteOffset: index * 8, as: Double.self)
+        }
+    }
+
     /// Stores `value` as element `index` of an array of `dtype` values here.
     package func storeScalar(_ value: Double, at index: Int, dtype: DType) {
         switch dtype {

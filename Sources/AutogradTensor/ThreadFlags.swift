@@ -33,6 +33,9 @@ package struct ThreadFlags {
     /// `compile`), if any. Not retained: whoever installs it keeps it alive
     /// until it uninstalls it.
     package unowned(unsafe) var observer: (any ExecutionObserver)?
+    /// The anomaly-detection scope this thread is in (the ops layer's
+    /// `AnomalyScope`), if any. Not retained, like `observer`.
+    package unowned(unsafe) var anomalyScope: AnyObject?
 
     @usableFromInline static let key: pthread_key_t = {
         var key = pthread_key_t()

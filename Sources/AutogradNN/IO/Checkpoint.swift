@@ -1,5 +1,6 @@
 import AutogradOps
 import AutogradTensor
+import Foundation
 
 /// What went wrong reading, writing or applying a checkpoint.
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
@@ -19,6 +20,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     /// Anything else, such as an optimizer of another kind.
     case incompatible(String)
+    /// A tensor to be saved holds NaN or infinity (with `nonFinite: .refuse`).
+    case nonFinite(name: String, index: Int, value: Double)
 
     public var description: String {
         switch self {
@@ -31,6 +34,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .shapeMismatch(let name, let expected, let found):
             "checkpoint tensor \(name) has shape \(ShapeRules.describe(found)), the model expects \(ShapeRules.describe(expected))"
         case .incompatible(let reason): "incompatible checkpoint: \(reason)"
+        case .nonFinite(let name, let index, let value):
+            "checkpoint tensor \(name) holds \(value) at index \(index); nothing was written"
         }
     }
 
@@ -61,18 +66,37 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 /// try Checkpoint.load(into: model, optimizer: optimizer, from: "model.safetensors")
 /// ```
 public enum Checkpoint {
-    /// Writes the model (and optimizer) to `path` atomically.
+    /// What ``save(_:optimizer:metadata:to:nonFinite:)`` does with a tensor
+    /// holding NaN or infinity (the sign of a diverged run).
+    public enum NonFinitePolicy: Sendable {
+        /// Save, and print a warning naming the tensor on standard error.
+        case warn
+        /// Throw ``CheckpointError/nonFinite(name:index:value:)``; nothing is written.
+        case refuse
+        /// Save without a word.
+        case allow
+    }
+
+    /// Writes the model (and optimizer) to `path` atomically. A tensor with
+    /// NaN or infinity is saved with a warning, or refused (`nonFinite: .refuse`).
     public static func save(_ model: Module, optimizer: Optimizer? = nil, metadata: [String: String] = [:],
-                            to path: String) throws(CheckpointError) {
-        var tensors: [String: Tensor] = [:]
-        for (name, t) in model.stateTensors() { tensors[name] = t }
+                            to path: String, nonFinite: NonFinitePolicy = .warn) throws(CheckpointError) {
+        var tensors: [(String, Tensor)] = model.stateTensors()
         var meta = metadata
         if let optimizer {
-            for (name, t) in optimizer.stateTensors() { tensors["optimizer." + name] = t }
+            tensors += optimizer.stateTensors().map { ("optimizer." + $0.name, $0.tensor) }
             meta["optimizer.kind"] = optimizer.kind
             meta["optimizer.step"] = String(optimizer.stepCount)
         }
-        try SafeTensors.save(tensors, metadata: meta, to: path)
+        if nonFinite != .allow {
+            for (name, t) in tensors {
+                guard let (index, value) = t.firstNonFinite() else { continue }
+                if nonFinite == .refuse { throw .nonFinite(name: name, index: index, value: value) }
+                FileHandle.standardError.write(Data(
+                    "warning: checkpoint tensor \(name) holds \(value) at index \(index) (saved to \(path) anyway)\n".utf8))
+            }
+        }
+        try SafeTensors.save(Dictionary(tensors) { a, _ in a }, metadata: meta, to: path)
     }
 
     /// Loads `path` into the model (and optimizer), returning the file's

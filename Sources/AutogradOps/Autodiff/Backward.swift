@@ -96,6 +96,7 @@ enum BackwardEngine {
 
         rootNode.gradBuffer = seed
         var ready: [Node] = [rootNode]
+        let anomalyScope = AnomalyScope.current
         ready.reserveCapacity(discovered)
         while let node = ready.popLast() {
             let grad = node.gradBuffer
@@ -115,6 +116,9 @@ enum BackwardEngine {
             var onlyInputGrad: Tensor?
             if let grad {
                 node.checkVersions(output: output)
+                // The ops a VJP applies are checked as the VJP's result below.
+                anomalyScope?.insideVJP = true
+                defer { anomalyScope?.insideVJP = false }
                 if inputs.count == 1 {
                     onlyInputGrad = op.vjpOfOnlyInput(inputs, output, grad)
                 } else {
@@ -127,6 +131,9 @@ enum BackwardEngine {
             for (i, input) in inputs.enumerated() {
                 let raw = inputs.count == 1 ? onlyInputGrad : (inputGrads.isEmpty ? nil : inputGrads[i])
                 let g = raw.map { reduceBroadcast($0, to: input.shape, op: op) }
+                if let g, let scope = anomalyScope {
+                    scope.check(g, op: op, pass: .backward, inputs: inputs, input: i, site: node.callSite)
+                }
                 if let child = input.gradFn {
                     if let g {
                         child.gradBuffer = child.gradBuffer.map { $0 + g } ?? g

@@ -30,6 +30,9 @@ package final class Node: GradientFunction {
 
     package var opName: String { op.name }
 
+    /// Where the op was applied, kept only under anomaly detection.
+    var callSite: CallSite?
+
     /// The saved inputs (empty once released), for graph export.
     package var savedInputs: [Tensor] { inputs }
 

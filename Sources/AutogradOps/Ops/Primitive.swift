@@ -165,6 +165,7 @@ extension Primitive {
         if recording && inputs.contains(where: { $0.requiresGrad }) {
             output.gradFn = Node(op: self, inputs: inputs, output: output)
         }
+        if flags.pointee.anomalyScope != nil { checkForAnomaly(inputs, output) }
         if !flags.pointee.forwardSuspended && inputs.contains(where: { $0.tangent != nil }) {
             let tangents = inputs.map { $0.tangent }
             let primal = output.detach()
@@ -172,5 +173,18 @@ extension Primitive {
             output.tangent = t.shape == output.shape ? t : t.expanded(to: output.shape)
         }
         return output
+    }
+
+    /// Anomaly detection: keeps where the op was applied for the reverse
+    /// pass and checks the output (out of line: `apply` pays one nil check).
+    @inline(never)
+    private func checkForAnomaly(_ inputs: [Tensor], _ output: Tensor) {
+        guard let scope = AnomalyScope.current, !scope.insideVJP else { return }
+        // The stack is kept for the reverse pass only when a node was
+        // recorded; a forward anomaly captures it when found.
+        let node = output.gradFn
+        let site = node == nil ? nil : CallSite.capture()
+        node?.callSite = site
+        scope.check(output, op: self, pass: .forward, inputs: inputs, site: site)
     }
 }

@@ -130,6 +130,7 @@ struct Train: ParsableCommand {
             throw fail("cannot create output folder \(out): \(error.localizedDescription)")
         }
         let checkpointPath = out + "/checkpoint.safetensors"
+        Interruption.install(out: out)
 
         print("training \(model) (\(activation.rawValue)) on \(dataset): \(train.count) train / \(test.count) test examples, "
               + "\(classes) classes, \(network.parameterCount) parameters, \(optimizer.rawValue) lr \(lr), \(schedule.rawValue) schedule")

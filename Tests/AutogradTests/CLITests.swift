@@ -156,6 +156,34 @@ struct CLITests {
         #expect(!folder.contents().contains("boundary.svg"), "no boundary picture for 64-D data")
     }
 
+    /// Ctrl-C or SIGTERM mid-training exits with 128 + the signal, says so,
+    /// and leaves complete files and no temporary one, whenever it lands
+    /// (several delays, so some land while a 13 MB checkpoint is written).
+    @Test(arguments: [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")])
+    func interruptedTrainingLeavesCompleteFiles(_ signal: Int32, _ name: String) throws {
+        for delay in [0.0, 0.05, 0.15] {
+            let folder = TemporaryFolder()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = ["train", "--model", "mlp:1024,1024", "--epochs", "50", "--threads", "1", "--out", folder.path]
+            let err = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = err
+            try process.run()
+            let checkpoint = folder.file("checkpoint.safetensors")
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: checkpoint) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, signal)
+            let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 128 + signal, "\(name) after \(delay) s: \(error)")
+            #expect(error.contains("interrupted by \(name)"), "\(error)")
+            #expect(!folder.contents().contains { $0.contains(".tmp-") }, "\(folder.contents())")
+            #expect(throws: Never.self) { try SafeTensors.load(from: checkpoint) }
+        }
+    }
+
     @Test func badFlagsAndDatasetsAreUsageErrors() throws {
         let unknownFlag = try autograd("train", "--no-such-flag")
         #expect(unknownFlag.status == 64)

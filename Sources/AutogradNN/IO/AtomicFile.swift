@@ -20,8 +20,19 @@ public enum AtomicFile {
         let directory = parentDirectory(of: path)
         removeStaleTemporaries(of: path, in: directory)
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // Created under the lock, so removeWritesInProgress either sees it
+        // or runs first and keeps it from being created.
+        let fd = inProgress.withLock { state -> Int32 in
+            guard !state.closed else {
+                errno = ECANCELED
+                return -1
+            }
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 { state.paths.insert(temporary) }
+            return fd
+        }
         guard fd >= 0 else { throw FileError(path: path, reason: systemError()) }
+        defer { inProgress.withLock { _ = $0.paths.remove(temporary) } }
         var written = 0
         var failure: String?
         bytes.withUnsafeBytes { buffer in
@@ -47,6 +58,30 @@ public enum AtomicFile {
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)
+        }
+    }
+
+    /// The temporary files being written now, by any thread; once closed,
+    /// no new one is started.
+    private struct Writes {
+        var paths: Set<String> = []
+        var closed = false
+    }
+    private static let inProgress = Locked(Writes())
+
+    /// Removes the temporary files of writes in progress, makes later writes
+    /// fail, and returns the removed paths: for a program about to exit on a
+    /// signal (SIGINT, SIGTERM), so an interrupted save leaves the previous
+    /// file and no temporary behind (a write it cut short cannot rename
+    /// anything over its destination). Call it from a normal thread (a
+    /// `DispatchSource` signal handler), not from a C signal handler.
+    @discardableResult
+    public static func removeWritesInProgress() -> [String] {
+        inProgress.withLock { state in
+            state.closed = true
+            for path in state.paths { unlink(path) }
+            defer { state.paths.removeAll() }
+            return Array(state.paths)
         }
     }
 

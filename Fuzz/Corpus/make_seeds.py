@@ -2,7 +2,9 @@
 
 The checkpoint seeds are written by `autograd train --dataset xor --model
 mlp:3 --epochs 1 --samples 60`; this script makes the rest with NumPy and the
-standard library, so each format's seed is a valid file of a few bytes.
+standard library, so each format's seed is a valid file of a few bytes. The
+`regression-*` seeds are inputs the fuzz targets once crashed on, kept as
+found.
 """
 import json
 import struct

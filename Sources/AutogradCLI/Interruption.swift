@@ -21,7 +21,11 @@ enum Interruption {
                 let removed = AtomicFile.removeWritesInProgress()
                 let note = removed.isEmpty ? "" : " (an unfinished write was removed)"
                 FileHandleWriter.standardError("\ninterrupted by \(name): \(out) holds the last completed epoch's files\(note)\n")
-                exit(128 + number)
+                // _exit, not exit: exit's handlers would free the libraries'
+                // state (OpenBLAS's buffers) while the main thread still
+                // computes with it.
+                fflush(nil)
+                _exit(128 + number)
             }
             source.resume()
             sources.append(source)

@@ -14,8 +14,8 @@ struct CSVTable {
 
     /// Reads the file and parses its bytes in place: no string, field or
     /// line is copied, so memory stays the file plus 8 bytes per number,
-    /// whatever the lines look like (a 100 MB line gets its error as fast as
-    /// a short one). Lines end with "\n", "\r\n" or "\r".
+    /// whatever the lines look like (a 100 MB line costs its bytes once, not
+    /// a string per field). Lines end with "\n", "\r\n" or "\r".
     static func read(_ path: String) throws(DataError) -> CSVTable {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.read(path) } catch { throw DataError(path, error.reason) }

@@ -28,10 +28,24 @@ build: deps
 run: build
 	.build/release/autograd train
 
-# The whole suite, then the gradient checks again on the portable (non-SIMD) kernels.
+# The whole suite at the CPU's highest ISA level, then the kernel tests and
+# the gradient checks again at each lower level (AUTOGRAD_ISA), saying which
+# level this CPU cannot run.
+KERNEL_SUITES := GradcheckSuite|KernelTests|PackedGemmTests|SmallGemmTests|VectorMathTests
+CPU_FLAGS = $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+HAS_AVX2 = $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)))
+HAS_AVX512 = $(and $(HAS_AVX2),$(findstring avx512f,$(CPU_FLAGS)),$(findstring avx512vl,$(CPU_FLAGS)),$(findstring avx512bw,$(CPU_FLAGS)),$(findstring avx512dq,$(CPU_FLAGS)))
 test: deps
 	$(SWIFT) test
-	AUTOGRAD_PORTABLE=1 $(SWIFT) test --skip-build --filter GradcheckSuite
+ifneq ($(HAS_AVX512),)
+	@echo "make test: the suite ran at AVX-512; kernel tests and gradient checks again at AVX2 and portable"
+	AUTOGRAD_ISA=avx2 $(SWIFT) test --skip-build --filter "$(KERNEL_SUITES)"
+else ifneq ($(HAS_AVX2),)
+	@echo "make test: the suite ran at AVX2; AVX-512 skipped (this CPU lacks it); kernel tests and gradient checks again at portable"
+else
+	@echo "make test: the suite ran at the portable level; AVX2 and AVX-512 skipped (this CPU lacks them)"
+endif
+	AUTOGRAD_ISA=portable $(SWIFT) test --skip-build --filter "$(KERNEL_SUITES)"
 
 # The sanitizer builds live in their own build folders. SWIFT_BACKTRACE=enable=no
 # keeps the toolchain's backtracer from holding the test's output pipe after a

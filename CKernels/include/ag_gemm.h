@@ -1,4 +1,4 @@
-/* Matrix multiply through OpenBLAS. Row-major. */
+/* Matrix multiply: our packed micro-kernels (gemm_packed.c) or OpenBLAS, chosen per product. Row-major. */
 #ifndef AG_GEMM_H
 #define AG_GEMM_H
 
@@ -12,6 +12,28 @@
 void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
              double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
              double beta, void *c, int64_t ldc);
+
+/** Which implementation runs a product. */
+typedef enum { AG_GEMM_AUTO = 0, AG_GEMM_OWN = 1, AG_GEMM_BLAS = 2 } ag_gemm_impl;
+
+/**
+ * ag_gemm with the implementation forced: ours (packed, the micro-kernel of
+ * the active ISA level, portable included), OpenBLAS, or AG_GEMM_AUTO, which
+ * is what ag_gemm does (see ag_gemm_choice). Threaded the same way.
+ */
+void ag_gemm_with(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                  double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                  double beta, void *c, int64_t ldc);
+
+/** The implementation ag_gemm picks for an m×n×k product at the active level. */
+ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k);
+
+/**
+ * What ag_gemm runs for a plain m×n×k product (no transposes, alpha 1,
+ * beta 0) at the active level: "OpenBLAS", "ours, small-matrix AVX2 6x16"
+ * or our packed micro-kernel, e.g. "ours, AVX-512 6x64".
+ */
+const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k);
 
 /** `batch` independent products; matrix i starts at base + i * stride (stride may be 0). */
 void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,

@@ -12,16 +12,34 @@ typedef enum { AG_F32 = 0, AG_F64 = 1 } ag_dtype;
 #define AG_MAX_DIMS 16
 
 /**
- * 1 when the AVX2+FMA code paths are in use, 0 for the portable paths. They
- * are used when the CPU has AVX2 and FMA, unless the environment variable
- * AUTOGRAD_PORTABLE is 1 at first use.
+ * Instruction-set levels of the kernels, each a superset of the one below:
+ * portable C, AVX2 with FMA, and AVX-512 (F, VL, BW, DQ). A kernel without a
+ * path for the active level takes the highest path it has below it.
+ */
+typedef enum { AG_ISA_PORTABLE = 0, AG_ISA_AVX2 = 1, AG_ISA_AVX512 = 2 } ag_isa_level;
+
+/** The highest level this CPU and its OS support (ZMM state enabled for AVX-512). */
+int ag_isa_supported(void);
+
+/**
+ * The level in use on this thread. By default the supported level, lowered
+ * by the environment variable AUTOGRAD_ISA=portable|avx2|avx512 (or
+ * AUTOGRAD_PORTABLE=1) read at first use, so every path can be tested.
+ */
+int ag_isa(void);
+
+/** Sets the process-wide level, clamped to what the CPU supports. */
+void ag_set_isa(int level);
+
+/**
+ * 1 when a SIMD level (AVX2 or above) is in use, 0 for the portable paths:
+ * `ag_isa() >= AG_ISA_AVX2`.
  */
 int ag_simd_enabled(void);
 
 /**
- * Turns the AVX2+FMA paths on or off. Turning them on has no effect on a CPU
- * without AVX2 and FMA (or on a non-x86 build). Tests use this to compare the
- * SIMD paths with the portable ones.
+ * Turns the SIMD paths on (the environment's default level, or AVX2 when
+ * that was portable) or off. Has no effect on a CPU without AVX2 and FMA.
  */
 void ag_set_simd_enabled(int enabled);
 
@@ -37,14 +55,18 @@ void ag_set_num_threads(int n);
 
 /**
  * Scoped settings for the calling thread only (and for the pool's threads
- * while they run its work), over the process-wide ones above: SIMD on (1),
- * off (0), or back to the process-wide setting (-1); a thread count, or 0
+ * while they run its work), over the process-wide ones above: SIMD on (1,
+ * the process's level or AVX2 if that is portable), off (0), or back to the
+ * process-wide setting (-1); a thread count, or 0
  * for the process-wide one. Each returns the previous scoped value, to
- * restore. Code running on other threads is not affected, so tests that
+ * restore (ag_scope_simd's and ag_scope_isa's with ag_scope_isa). Code running on other threads is not affected, so tests that
  * compare the paths can run in parallel.
  */
 int ag_scope_simd(int enabled);
 int ag_scope_num_threads(int n);
+
+/** The same for a level: `level` clamped to the CPU's, or -1 to follow the process. */
+int ag_scope_isa(int level);
 
 /** Work function for `ag_parallel_for`: processes indices [begin, end). */
 typedef void (*ag_range_fn)(void *ctx, size_t begin, size_t end);

@@ -8,9 +8,12 @@
 #define AG_X86 1
 /* Functions compiled for AVX2+FMA; called only when ag_simd_enabled(). */
 #define AG_AVX2 __attribute__((target("avx2,fma")))
+/* Functions compiled for AVX-512 (F, VL, BW, DQ); called only when ag_isa() is AG_ISA_AVX512. */
+#define AG_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 #else
 #define AG_X86 0
 #define AG_AVX2
+#define AG_AVX512
 #endif
 
 #define AG_INLINE static inline __attribute__((always_inline))

@@ -1,7 +1,9 @@
-/* Matrix multiply: a thin, checked layer over cblas_sgemm / cblas_dgemm. */
+/* Matrix multiply: chooses our packed GEMM (gemm_packed.c) or OpenBLAS per
+ * product and splits it across the thread pool. */
 #include <cblas.h>
 #include "../include/ag_gemm.h"
 #include "ag_internal.h"
+#include "gemm_packed.h"
 
 #include "gemm_small_avx2.h"
 
@@ -13,18 +15,52 @@
  * loop timing both on 32³, 64³ and 128³). */
 #define AG_SMALL_GEMM_MAX ((int64_t)80 * 80 * 80)
 
-/* One single-threaded call: the small kernel or OpenBLAS. */
-static void gemm_serial(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+/* Ours where it wins in `autograd bench` on the machines here: at AVX-512
+ * (1.3–1.8× OpenBLAS's AVX2 kernels from 64³ up, f32 and f64); at AVX2
+ * OpenBLAS's kernels are a few percent ahead of our 6×16 one, and at the
+ * portable level much further, so it takes those. */
+ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
+    (void)dt; (void)m; (void)n; (void)k;
+    return ag_isa() >= AG_ISA_AVX512 ? AG_GEMM_OWN : AG_GEMM_BLAS;
+}
+
+/* Whether a product takes the small-matrix kernel: float32, B not
+ * transposed, alpha 1, beta 0, at most AG_SMALL_GEMM_MAX multiply-adds (a
+ * quarter of that at AVX-512, where the packed kernel wins from 64³). */
+static int takes_small_kernel(ag_dtype dt, int trans_b, int64_t m, int64_t n, int64_t k, double alpha, double beta) {
+#if AG_X86
+    int isa = ag_isa();
+    int64_t limit = isa >= AG_ISA_AVX512 ? AG_SMALL_GEMM_MAX / 4 : AG_SMALL_GEMM_MAX;
+    return isa >= AG_ISA_AVX2 && dt == AG_F32 && !trans_b && alpha == 1 && beta == 0 && k > 0 &&
+           k <= AG_SMALL_GEMM_MAX_K && m * n * k <= limit;
+#else
+    (void)dt; (void)trans_b; (void)m; (void)n; (void)k; (void)alpha; (void)beta;
+    return 0;
+#endif
+}
+
+const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
+    if (takes_small_kernel(dt, 0, m, n, k, 1, 0)) return "ours, small-matrix AVX2 6x16";
+    if (ag_gemm_choice(dt, m, n, k) == AG_GEMM_OWN) return ag_gemm_packed_kernel_name(dt);
+    return "OpenBLAS";
+}
+
+
+/* One single-threaded call: the small kernel, ours or OpenBLAS. */
+static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                         double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                         double beta, void *c, int64_t ldc) {
     if (m == 0 || n == 0) return;
 #if AG_X86
-    if (dt == AG_F32 && !trans_b && alpha == 1 && beta == 0 && k > 0 && k <= AG_SMALL_GEMM_MAX_K &&
-        m * n * k <= AG_SMALL_GEMM_MAX && ag_simd_enabled()) {
+    if (impl == AG_GEMM_AUTO && takes_small_kernel(dt, trans_b, m, n, k, alpha, beta)) {
         ag_sgemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
         return;
     }
 #endif
+    if (impl == AG_GEMM_AUTO) impl = ag_gemm_choice(dt, m, n, k);
+    if (impl == AG_GEMM_OWN &&
+        ag_gemm_packed(dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
     enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
     if (dt == AG_F32)
@@ -41,6 +77,7 @@ static void gemm_serial(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_
 #define AG_GEMM_PARALLEL_MIN ((int64_t)96 * 96 * 96)
 
 typedef struct {
+    ag_gemm_impl impl;
     ag_dtype dt;
     int trans_a, trans_b, split_rows;
     int64_t m, n, k, lda, ldb, ldc;
@@ -60,25 +97,31 @@ static void gemm_slabs(void *ctx, size_t begin, size_t end) {
     if (j->split_rows) {
         /* Rows lo..hi of op(A): row r starts at r*lda, or at column r when transposed. */
         const char *a = j->a + (size_t)(j->trans_a ? lo : lo * j->lda) * es;
-        gemm_serial(j->dt, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb,
+        gemm_serial(j->impl, j->dt, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb,
                     j->beta, j->c + (size_t)(lo * j->ldc) * es, j->ldc);
     } else {
         const char *b = j->b + (size_t)(j->trans_b ? lo * j->ldb : lo) * es;
-        gemm_serial(j->dt, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb,
+        gemm_serial(j->impl, j->dt, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb,
                     j->beta, j->c + (size_t)lo * es, j->ldc);
     }
+}
+
+void ag_gemm_with(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                  double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                  double beta, void *c, int64_t ldc) {
+    size_t threads = (size_t)ag_num_threads();
+    if (threads < 2 || m * n * k < AG_GEMM_PARALLEL_MIN || (m < 16 && n < 16)) {
+        gemm_serial(impl, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    gemm_job job = {impl, dt, trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, threads};
+    ag_parallel_for(threads, 1, gemm_slabs, &job);
 }
 
 void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
              double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
              double beta, void *c, int64_t ldc) {
-    size_t threads = (size_t)ag_num_threads();
-    if (threads < 2 || m * n * k < AG_GEMM_PARALLEL_MIN || (m < 16 && n < 16)) {
-        gemm_serial(dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    gemm_job job = {dt, trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, threads};
-    ag_parallel_for(threads, 1, gemm_slabs, &job);
+    ag_gemm_with(AG_GEMM_AUTO, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,

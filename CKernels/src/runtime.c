@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 199309L
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <cblas.h>
 #include "ag_internal.h"
@@ -21,54 +22,97 @@ extern void kmp_set_blocktime(int milliseconds);
 #define AG_BLOCKTIME_MS 20
 #endif
 
-static _Atomic int g_simd = -1;    /* -1: not probed yet */
+static _Atomic int g_isa = -1;     /* -1: not probed yet */
 static _Atomic int g_threads = 0;  /* 0: not set yet */
 
-/* This thread's scoped settings (ag_scope_simd, ag_scope_num_threads); -1
+/* This thread's scoped settings (ag_scope_isa, ag_scope_num_threads); -1
  * and 0 follow the process-wide ones. The pool's threads take the caller's
- * SIMD setting for the work they run for it (parallel_trampoline). */
-static _Thread_local int t_simd = -1;
+ * level for the work they run for it (parallel_trampoline). */
+static _Thread_local int t_isa = -1;
 static _Thread_local int t_threads = 0;
 
-static int cpu_has_avx2_fma(void) {
 #if AG_X86
-    /* AUTOGRAD_PORTABLE=1 forces the portable paths (the test suite runs once this way). */
-    const char *portable = getenv("AUTOGRAD_PORTABLE");
-    if (portable && portable[0] == '1') return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
+/* XCR0: which register states the OS saves on a context switch. */
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
 }
+#endif
 
-static int cpu_simd_allowed(int enabled) {
+int ag_isa_supported(void) {
 #if AG_X86
+    static _Atomic int supported = -1;
+    int level = atomic_load_explicit(&supported, memory_order_relaxed);
+    if (level >= 0) return level;
     __builtin_cpu_init();
-    return enabled && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    (void)enabled;
-    return 0;
-#endif
-}
-
-int ag_simd_enabled(void) {
-    if (t_simd >= 0) return t_simd;
-    int s = atomic_load_explicit(&g_simd, memory_order_relaxed);
-    if (s < 0) {
-        s = cpu_has_avx2_fma();
-        atomic_store(&g_simd, s);
+    level = AG_ISA_PORTABLE;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        level = AG_ISA_AVX2;
+        /* XMM, YMM, opmask and both halves of the ZMM registers saved (bits 1, 2, 5, 6, 7). */
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+            (xgetbv0() & 0xE6) == 0xE6)
+            level = AG_ISA_AVX512;
     }
-    return s;
+    atomic_store(&supported, level);
+    return level;
+#else
+    return AG_ISA_PORTABLE;
+#endif
 }
 
-void ag_set_simd_enabled(int enabled) {
-    atomic_store(&g_simd, cpu_simd_allowed(enabled));
+static int clamp_isa(int level) {
+    int top = ag_isa_supported();
+    if (level < AG_ISA_PORTABLE) level = AG_ISA_PORTABLE;
+    return level > top ? top : level;
 }
+
+/* The process's starting level: the CPU's, lowered by AUTOGRAD_ISA or AUTOGRAD_PORTABLE=1. */
+static int default_isa(void) {
+    int level = ag_isa_supported();
+    const char *portable = getenv("AUTOGRAD_PORTABLE");
+    if (portable && portable[0] == '1') return AG_ISA_PORTABLE;
+    const char *isa = getenv("AUTOGRAD_ISA");
+    if (isa) {
+        if (strcmp(isa, "portable") == 0) return AG_ISA_PORTABLE;
+        if (strcmp(isa, "avx2") == 0) return clamp_isa(AG_ISA_AVX2);
+        if (strcmp(isa, "avx512") == 0) return clamp_isa(AG_ISA_AVX512);
+    }
+    return level;
+}
+
+int ag_isa(void) {
+    if (t_isa >= 0) return t_isa;
+    int level = atomic_load_explicit(&g_isa, memory_order_relaxed);
+    if (level < 0) {
+        level = default_isa();
+        atomic_store(&g_isa, level);
+    }
+    return level;
+}
+
+void ag_set_isa(int level) { atomic_store(&g_isa, clamp_isa(level)); }
+
+int ag_scope_isa(int level) {
+    int previous = t_isa;
+    t_isa = level < 0 ? -1 : clamp_isa(level);
+    return previous;
+}
+
+int ag_simd_enabled(void) { return ag_isa() >= AG_ISA_AVX2; }
+
+/* The level "SIMD on" means: the environment's default, or AVX2 if that is portable. */
+static int simd_on_level(void) {
+    int level = default_isa();
+    return clamp_isa(level >= AG_ISA_AVX2 ? level : AG_ISA_AVX2);
+}
+
+void ag_set_simd_enabled(int enabled) { ag_set_isa(enabled ? simd_on_level() : AG_ISA_PORTABLE); }
 
 int ag_scope_simd(int enabled) {
-    int previous = t_simd;
-    t_simd = enabled < 0 ? -1 : cpu_simd_allowed(enabled);
+    int previous = t_isa;
+    t_isa = enabled < 0 ? -1 : (enabled ? simd_on_level() : AG_ISA_PORTABLE);
     return previous;
 }
 
@@ -108,7 +152,7 @@ typedef struct {
     ag_range_fn fn;
     void *ctx;
     size_t n;
-    int simd;  /* the caller's SIMD setting, for the pool's threads */
+    int isa;  /* the caller's level, for the pool's threads */
 } parallel_job;
 
 static void parallel_trampoline(void *data) {
@@ -118,10 +162,10 @@ static void parallel_trampoline(void *data) {
     size_t chunk = (job->n + nt - 1) / nt;
     size_t begin = t * chunk;
     size_t end = begin + chunk < job->n ? begin + chunk : job->n;
-    int saved = t_simd;
-    t_simd = job->simd;
+    int saved = t_isa;
+    t_isa = job->isa;
     if (begin < end) job->fn(job->ctx, begin, end);
-    t_simd = saved;
+    t_isa = saved;
 }
 
 void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
@@ -139,7 +183,7 @@ void ag_parallel_for(size_t n, size_t grain, ag_range_fn fn, void *ctx) {
         kmp_set_blocktime(AG_BLOCKTIME_MS);
         blocktime_set = 1;
     }
-    parallel_job job = {fn, ctx, n, ag_simd_enabled()};
+    parallel_job job = {fn, ctx, n, ag_isa()};
     GOMP_parallel(parallel_trampoline, &job, (unsigned)threads, 0);
 }
 

@@ -41,8 +41,9 @@ struct Bench: ParsableCommand {
         var runner = Runner(repetitions: repetitions, json: json, machine: machine)
         if !json {
             print("machine: \(Kernels.threadCount) threads, clock ≈ \(Fmt.fixed(machine.clockHz / 1e9, 2)) GHz, "
-                  + "peak ≈ \(Fmt.fixed(machine.peakFlops / 1e9, 1)) GFLOP/s (f32, FMA), "
-                  + "memcpy \(Fmt.fixed(machine.memcpyBytesPerSecond / 1e9, 1)) GB/s, SIMD \(Kernels.usesSIMD ? "AVX2+FMA" : "portable")")
+                  + "ISA \(machine.isa) (\(Int(machine.flopsPerCycle)) f32 FLOP/cycle/core; CPU has \(Kernels.supportedISA)), "
+                  + "peak ≈ \(Fmt.fixed(machine.peakFlops / 1e9, 1)) GFLOP/s (f32), "
+                  + "memcpy \(Fmt.fixed(machine.memcpyBytesPerSecond / 1e9, 1)) GB/s")
             print(Runner.header)
         }
         for workload in Workloads.all(machine: machine) {
@@ -60,7 +61,19 @@ struct Machine {
     let clockHz: Double
     let threads: Int
     let memcpyBytesPerSecond: Double
-    var peakFlops: Double { Double(threads) * 32 * clockHz }
+    /// The kernels' instruction set in this run.
+    var isa: Kernels.ISA { Kernels.isa }
+    /// Single-precision FLOP per cycle per core at that level, counting two
+    /// FMA pipes of the full vector width (two SSE mul/add pipes when portable).
+    var flopsPerCycle: Double {
+        switch isa {
+        case .portable: 16
+        case .avx2: 32
+        case .avx512: 64
+        }
+    }
+    /// Float32 peak of `threads` cores; float64's is half.
+    var peakFlops: Double { Double(threads) * flopsPerCycle * clockHz }
 
     static func measure(threads: Int) -> Machine {
         // The median of short samples: one that is preempted, or taken before
@@ -116,6 +129,8 @@ struct Workload {
     let name: String
     let unit: String
     var comparison = Comparison.shareOfPeak
+    /// Printed after the figures in the table: which implementation ran.
+    var note: String?
     /// Measures and returns (value, its comparison with the machine or nil).
     let measure: (Int) -> (Double, Double?)
 }
@@ -159,7 +174,7 @@ struct Runner {
                 }
             }
             print(Runner.pad(w.name, 30) + Runner.pad(shown, 14, right: true) + "  " + Runner.pad(w.unit, 10)
-                  + Runner.pad(compared, 18, right: true))
+                  + Runner.pad(compared, 18, right: true) + (w.note.map { "  " + $0 } ?? ""))
         }
         fflush(nil)
     }

@@ -14,6 +14,10 @@ enum Workloads {
             list.append(gemmTensor(n, machine))
             list.append(gemmRaw(n, machine))
         }
+        list.append(gemmTensor(1024, machine, dtype: .float64))
+        list.append(gemmRaw(1024, machine, dtype: .float64))
+        list.append(gemmTensor(1024, machine, threads: 1))
+        list.append(gemmRaw(1024, machine, threads: 1))
         list.append(Workload(name: "memcpy_16M", unit: "GB/s") { _ in (machine.memcpyBytesPerSecond / 1e9, nil) })
         for op in elementwiseOps {
             for (label, size) in elementwiseSizes {
@@ -35,41 +39,64 @@ enum Workloads {
         return list
     }
 
-    static func gemmTensor(_ n: Int, _ machine: Machine) -> Workload {
-        Workload(name: "gemm_f32_\(n)", unit: "GFLOP/s") { reps in
+    /// `matmul` of two n×n tensors; `_1t` names run on one thread. The note
+    /// says which implementation ran (ours with its micro-kernel, or OpenBLAS).
+    static func gemmTensor(_ n: Int, _ machine: Machine, dtype: DType = .float32, threads: Int? = nil) -> Workload {
+        let type = dtype == .float32 ? "f32" : "f64"
+        let dt = dtype == .float32 ? AG_F32 : AG_F64
+        let note = String(cString: ag_gemm_describe(dt, Int64(n), Int64(n), Int64(n)))
+        return Workload(name: "gemm_\(type)_\(n)" + (threads == 1 ? "_1t" : ""), unit: "GFLOP/s", note: note) { reps in
             var rng = RandomGenerator(seed: 1)
-            let a = Tensor.randn([n, n], using: &rng), b = Tensor.randn([n, n], using: &rng)
-            let t = Timer.median(repetitions: reps) { _ = matmul(a, b) }
+            let a = Tensor.randn([n, n], dtype: dtype, using: &rng), b = Tensor.randn([n, n], dtype: dtype, using: &rng)
+            let t = Kernels.withThreadCount(threads ?? Kernels.threadCount) {
+                Timer.median(repetitions: reps) { _ = matmul(a, b) }
+            }
             let flops = 2 * Double(n * n * n) / t
-            return (flops / 1e9, flops / machine.peakFlops)
+            let peak = machine.peakFlops / Double(machine.threads) * Double(threads ?? machine.threads)
+            return (flops / 1e9, flops / (dtype == .float32 ? peak : peak / 2))
         }
     }
 
-    /// Raw `cblas_sgemm` with OpenBLAS's own threading at the same thread count
-    /// (the library keeps OpenBLAS on one thread and splits GEMMs itself).
+    /// Raw `cblas_sgemm`/`cblas_dgemm` with OpenBLAS's own threading at the same
+    /// thread count (the library keeps OpenBLAS on one thread and splits GEMMs itself).
     ///
     /// OpenBLAS's workers keep spinning for about 2^28 cycles (~0.1 s here)
     /// after a call, and ours for 20 ms: on 2 cores, a spinning pool halves
     /// whatever runs next. So this workload starts once our pool is asleep
     /// and ends once OpenBLAS's is, outside the timed region.
-    static func gemmRaw(_ n: Int, _ machine: Machine) -> Workload {
-        Workload(name: "cblas_sgemm_\(n)", unit: "GFLOP/s") { reps in
+    static func gemmRaw(_ n: Int, _ machine: Machine, dtype: DType = .float32, threads: Int? = nil) -> Workload {
+        let name = (dtype == .float32 ? "cblas_sgemm_" : "cblas_dgemm_") + "\(n)" + (threads == 1 ? "_1t" : "")
+        return Workload(name: name, unit: "GFLOP/s", note: "OpenBLAS") { reps in
             usleep(50_000)
-            openblas_set_num_threads(Int32(Kernels.threadCount))
+            let count = threads ?? Kernels.threadCount
+            openblas_set_num_threads(Int32(count))
             defer {
                 openblas_set_num_threads(1)
                 usleep(300_000)
             }
-            let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-            var c = [Float](repeating: 0, count: n * n)
-            let t = Timer.median(repetitions: reps) {
-                c.withUnsafeMutableBufferPointer { cp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                                a, Int32(n), b, Int32(n), 0, cp.baseAddress, Int32(n))
+            let t: Double
+            if dtype == .float32 {
+                let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+                var c = [Float](repeating: 0, count: n * n)
+                t = Timer.median(repetitions: reps) {
+                    c.withUnsafeMutableBufferPointer { cp in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                                    a, Int32(n), b, Int32(n), 0, cp.baseAddress, Int32(n))
+                    }
+                }
+            } else {
+                let a = [Double](repeating: 0.5, count: n * n), b = [Double](repeating: 0.25, count: n * n)
+                var c = [Double](repeating: 0, count: n * n)
+                t = Timer.median(repetitions: reps) {
+                    c.withUnsafeMutableBufferPointer { cp in
+                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                                    a, Int32(n), b, Int32(n), 0, cp.baseAddress, Int32(n))
+                    }
                 }
             }
             let flops = 2 * Double(n * n * n) / t
-            return (flops / 1e9, flops / machine.peakFlops)
+            let peak = machine.peakFlops / Double(machine.threads) * Double(count)
+            return (flops / 1e9, flops / (dtype == .float32 ? peak : peak / 2))
         }
     }
 

@@ -37,7 +37,44 @@ public enum Kernels {
     /// ```
     public static func withSIMD<R>(_ enabled: Bool, _ body: () throws -> R) rethrows -> R {
         let previous = ag_scope_simd(enabled ? 1 : 0)
-        defer { _ = ag_scope_simd(previous) }
+        defer { _ = ag_scope_isa(previous) }
+        return try body()
+    }
+
+    /// An instruction-set level of the kernels, each a superset of the one before.
+    public enum ISA: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+        case portable = 0, avx2 = 1, avx512 = 2
+
+        public static func < (a: ISA, b: ISA) -> Bool { a.rawValue < b.rawValue }
+        public var description: String {
+            switch self {
+            case .portable: "portable"
+            case .avx2: "AVX2+FMA"
+            case .avx512: "AVX-512"
+            }
+        }
+    }
+
+    /// The highest level this CPU (and its OS) supports.
+    public static var supportedISA: ISA { ISA(rawValue: Int(ag_isa_supported())) ?? .portable }
+
+    /// The level the kernels use (here, inside any ``withISA(_:_:)``): by
+    /// default ``supportedISA``, lowered by `AUTOGRAD_ISA=portable|avx2|avx512`.
+    /// Setting it changes the process-wide level, clamped to ``supportedISA``.
+    public static var isa: ISA {
+        get { ISA(rawValue: Int(ag_isa())) ?? .portable }
+        set { ag_set_isa(Int32(newValue.rawValue)) }
+    }
+
+    /// Runs `body` with the kernels at `level` (clamped to ``supportedISA``)
+    /// for the current thread only, restoring the previous level afterwards.
+    ///
+    /// ```swift
+    /// let avx2 = Kernels.withISA(.avx2) { matmul(a, b) }
+    /// ```
+    public static func withISA<R>(_ level: ISA, _ body: () throws -> R) rethrows -> R {
+        let previous = ag_scope_isa(Int32(level.rawValue))
+        defer { _ = ag_scope_isa(previous) }
         return try body()
     }
 

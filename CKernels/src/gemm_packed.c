@@ -1,0 +1,186 @@
+/*
+ * GEMM of our own, in the BLIS/GotoBLAS structure, for one thread (gemm.c
+ * splits a product across the pool and chooses between this and OpenBLAS):
+ *
+ *   for pc over K in blocks of KC:          beta applies to the first block only
+ *     for jc over N in blocks of NC:        pack B[pc, jc] (KC×NC, in L2) as NR-column slivers
+ *       for ir over M in steps of MR:       pack A[ir, pc] (MR×KC, in L1) as one sliver
+ *         for jr over NC in steps of NR:    micro-kernel on an MR×NR tile of C
+ *
+ * KC keeps an A sliver in a quarter of L1 and NC a B block in half of L2,
+ * from the cache sizes the system reports (sysconf), with fallbacks. The
+ * packing buffer is per thread, allocated on its first product and grown
+ * when a larger one needs it (never per call).
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "gemm_packed.h"
+#include "gemm_ukernels.h"
+
+typedef void (*ukernel_f32_fn)(size_t, const float *, const float *, float *, size_t, size_t, size_t, float, float);
+typedef void (*ukernel_f64_fn)(size_t, const double *, const double *, double *, size_t, size_t, size_t, double, double);
+
+typedef struct {
+    size_t mr, nr, kc, nc;
+    ukernel_f32_fn f32;
+    ukernel_f64_fn f64;
+    const char *name;
+} ukernel;
+
+static size_t cache_bytes(int name, size_t fallback) {
+    long v = sysconf(name);
+    return v > 0 ? (size_t)v : fallback;
+}
+
+/* KC and NC for a micro-kernel, from the L1 and L2 sizes. */
+static void set_blocking(ukernel *u, size_t es) {
+    size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
+    size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
+    size_t kc = l1 / (4 * u->mr * es) / 8 * 8;
+    if (kc < 64) kc = 64;
+    if (kc > 1024) kc = 1024;
+    size_t nc = l2 / (2 * kc * es) / u->nr * u->nr;
+    if (nc < u->nr) nc = u->nr;
+    if (nc > 4096) nc = 4096;
+    u->kc = kc;
+    u->nc = nc;
+}
+
+/* The micro-kernel for a type at a level, with its blocking (computed once). */
+static const ukernel *pick(ag_dtype dt, int isa) {
+    static ukernel table[2][3];
+    static _Atomic int ready = 0;
+    if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+        ukernel t[2][3] = {
+            {{4, 8, 0, 0, ukernel_f32_portable, NULL, "ours, portable 4x8"}, {0}, {0}},
+            {{4, 8, 0, 0, NULL, ukernel_f64_portable, "ours, portable 4x8"}, {0}, {0}},
+        };
+#if AG_X86
+        t[0][1] = (ukernel){6, 16, 0, 0, ukernel_f32_avx2, NULL, "ours, AVX2 6x16"};
+        t[0][2] = (ukernel){6, 64, 0, 0, ukernel_f32_avx512, NULL, "ours, AVX-512 6x64"};
+        t[1][1] = (ukernel){6, 8, 0, 0, NULL, ukernel_f64_avx2, "ours, AVX2 6x8"};
+        t[1][2] = (ukernel){6, 32, 0, 0, NULL, ukernel_f64_avx512, "ours, AVX-512 6x32"};
+#else
+        t[0][1] = t[0][2] = t[0][0];
+        t[1][1] = t[1][2] = t[1][0];
+#endif
+        for (int d = 0; d < 2; d++)
+            for (int i = 0; i < 3; i++) set_blocking(&t[d][i], d == 0 ? 4 : 8);
+        memcpy(table, t, sizeof table);  /* the same values whichever thread writes first */
+        atomic_store_explicit(&ready, 1, memory_order_release);
+    }
+    return &table[dt == AG_F64][isa < 0 ? 0 : (isa > 2 ? 2 : isa)];
+}
+
+const char *ag_gemm_packed_kernel_name(ag_dtype dt) { return pick(dt, ag_isa())->name; }
+
+/* This thread's packing buffer, at least `bytes` long, or NULL. */
+static void *scratch(size_t bytes) {
+    static _Thread_local void *buffer = NULL;
+    static _Thread_local size_t capacity = 0;
+    if (bytes > capacity) {
+        free(buffer);
+        size_t rounded = (bytes + 63) & ~(size_t)63;
+        buffer = aligned_alloc(64, rounded);
+        capacity = buffer ? rounded : 0;
+    }
+    return buffer;
+}
+
+/* Packing and the loop nest, for one element type. A(i, p) and B(p, j) are
+ * the elements of op(A) and op(B). */
+#define AG_PACKED_GEMM(T, SUFFIX, FIELD)                                                        \
+    static void pack_a_##SUFFIX(T *restrict dst, const T *a, size_t lda, int ta, size_t i0,     \
+                                size_t mr, size_t p0, size_t kc, size_t MR) {                   \
+        for (size_t r = 0; r < MR; r++) {                                                       \
+            if (r >= mr) {                                                                      \
+                for (size_t p = 0; p < kc; p++) dst[p * MR + r] = 0;                            \
+            } else if (ta) {                                                                    \
+                const T *col = a + p0 * lda + i0 + r;                                           \
+                for (size_t p = 0; p < kc; p++) dst[p * MR + r] = col[p * lda];                 \
+            } else {                                                                            \
+                const T *row = a + (i0 + r) * lda + p0;                                         \
+                for (size_t p = 0; p < kc; p++) dst[p * MR + r] = row[p];                       \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    static void pack_b_##SUFFIX(T *restrict dst, const T *b, size_t ldb, int tb, size_t p0,     \
+                                size_t kc, size_t j0, size_t nc, size_t NR) {                   \
+        for (size_t s = 0; s < nc; s += NR) {                                                   \
+            size_t w = nc - s < NR ? nc - s : NR;                                               \
+            T *sliver = dst + (s / NR) * kc * NR;                                               \
+            for (size_t p = 0; p < kc; p++) {                                                   \
+                T *d = sliver + p * NR;                                                         \
+                if (tb) {                                                                       \
+                    const T *src = b + (j0 + s) * ldb + p0 + p;                                 \
+                    for (size_t j = 0; j < w; j++) d[j] = src[j * ldb];                         \
+                } else {                                                                        \
+                    memcpy(d, b + (p0 + p) * ldb + j0 + s, w * sizeof(T));                      \
+                }                                                                               \
+                for (size_t j = w; j < NR; j++) d[j] = 0;                                       \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    static int gemm_##SUFFIX(const ukernel *u, int ta, int tb, size_t m, size_t n, size_t k,    \
+                             T alpha, const T *a, size_t lda, const T *b, size_t ldb, T beta,   \
+                             T *c, size_t ldc) {                                                \
+        size_t MR = u->mr, NR = u->nr;                                                          \
+        size_t ncap = (u->nc < n ? u->nc : (n + NR - 1) / NR * NR);                             \
+        size_t kcap = u->kc < k ? u->kc : k;                                                    \
+        T *bpack = scratch((kcap * ncap + MR * kcap) * sizeof(T));                              \
+        if (!bpack) return 0;                                                                   \
+        T *apack = bpack + kcap * ncap;                                                         \
+        for (size_t pc = 0; pc < k; pc += u->kc) {                                              \
+            size_t kc = k - pc < u->kc ? k - pc : u->kc;                                        \
+            T beta_p = pc == 0 ? beta : (T)1;                                                   \
+            for (size_t jc = 0; jc < n; jc += u->nc) {                                          \
+                size_t nc = n - jc < u->nc ? n - jc : u->nc;                                    \
+                pack_b_##SUFFIX(bpack, b, ldb, tb, pc, kc, jc, nc, NR);                         \
+                for (size_t ir = 0; ir < m; ir += MR) {                                         \
+                    size_t mr = m - ir < MR ? m - ir : MR;                                      \
+                    pack_a_##SUFFIX(apack, a, lda, ta, ir, mr, pc, kc, MR);                     \
+                    for (size_t jr = 0; jr < nc; jr += NR) {                                    \
+                        size_t nr = nc - jr < NR ? nc - jr : NR;                                \
+                        u->FIELD(kc, apack, bpack + (jr / NR) * kc * NR,                        \
+                                 c + ir * ldc + jc + jr, ldc, mr, nr, alpha, beta_p);           \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        return 1;                                                                               \
+    }
+
+AG_PACKED_GEMM(float, f32, f32)
+AG_PACKED_GEMM(double, f64, f64)
+
+/* C = beta · C, for an empty inner dimension (beta == 0 writes zeros). */
+static void scale_c(ag_dtype dt, size_t m, size_t n, double beta, void *c, size_t ldc) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            if (dt == AG_F32) {
+                float *x = (float *)c + i * ldc + j;
+                *x = beta == 0 ? 0 : (float)beta * *x;
+            } else {
+                double *x = (double *)c + i * ldc + j;
+                *x = beta == 0 ? 0 : beta * *x;
+            }
+        }
+}
+
+int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                   double beta, void *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return 1;
+    if (k <= 0) {
+        scale_c(dt, (size_t)m, (size_t)n, beta, c, (size_t)ldc);
+        return 1;
+    }
+    const ukernel *u = pick(dt, ag_isa());
+    if (dt == AG_F32)
+        return gemm_f32(u, trans_a, trans_b, (size_t)m, (size_t)n, (size_t)k, (float)alpha, a, (size_t)lda,
+                        b, (size_t)ldb, (float)beta, c, (size_t)ldc);
+    return gemm_f64(u, trans_a, trans_b, (size_t)m, (size_t)n, (size_t)k, alpha, a, (size_t)lda,
+                    b, (size_t)ldb, beta, c, (size_t)ldc);
+}

@@ -1,0 +1,20 @@
+/* The packed GEMM of gemm_packed.c, for gemm.c. */
+#ifndef AG_GEMM_PACKED_H
+#define AG_GEMM_PACKED_H
+
+#include <stdatomic.h>
+#include "ag_internal.h"
+
+/**
+ * C = alpha · op(A) · op(B) + beta · C on the calling thread, with the
+ * micro-kernel of the active ISA level. Returns 0 (and does nothing) only
+ * when its packing buffer cannot be allocated.
+ */
+int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                   double beta, void *c, int64_t ldc);
+
+/** The micro-kernel used at the active level, e.g. "ours, AVX-512 6x64". */
+const char *ag_gemm_packed_kernel_name(ag_dtype dt);
+
+#endif

@@ -1,0 +1,92 @@
+import Autograd
+import CKernels
+import Testing
+
+/// Our packed GEMM (gemm_packed.c) at every ISA level the CPU has, against a
+/// float64 triple loop: odd sizes, every transpose, padded leading
+/// dimensions, alpha and beta (beta = 0 must not read C, which holds NaN).
+@Suite("Packed GEMM")
+struct PackedGemmTests {
+    static let levels = Kernels.ISA.allCases.filter { $0 <= Kernels.supportedISA }
+
+    /// (m, n, k): edges of every tile shape, a K beyond one KC block, and N beyond one NC block.
+    static let shapes = [(1, 1, 1), (7, 63, 65), (65, 7, 257), (13, 257, 63), (63, 1000, 7), (6, 64, 1100), (257, 65, 33)]
+
+    @Test(arguments: levels, [DType.float32, .float64])
+    func matchesTheTripleLoop(_ isa: Kernels.ISA, _ dtype: DType) {
+        for (m, n, k) in Self.shapes {
+            var rng = RandomGenerator(seed: UInt64(m * 1_000_003 + n * 1009 + k))
+            for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+                for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0)] {
+                    let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5
+                    let a = Tensor.randn([(transA ? k : m) * lda], using: &rng).scalars
+                    let b = Tensor.randn([(transB ? n : k) * ldb], using: &rng).scalars
+                    let c0 = Tensor.randn([m * ldc], using: &rng).scalars
+                    var expected = c0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = 0.0
+                            for p in 0..<k {
+                                s += a[transA ? p * lda + i : i * lda + p] * b[transB ? j * ldb + p : p * ldb + j]
+                            }
+                            expected[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c0[i * ldc + j])
+                        }
+                    }
+                    let got = run(isa, dtype, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta,
+                                  beta == 0 ? c0.indices.map { $0 % ldc < n ? .nan : c0[$0] } : c0, ldc)
+                    let tolerance = dtype == .float32 ? 2e-5 * Double(k).squareRoot() : 1e-12 * Double(k)
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            let e = expected[i * ldc + j]
+                            worst = Swift.max(worst, Swift.abs(got[i * ldc + j] - e) / (1 + Swift.abs(e)))
+                        }
+                        for j in n..<ldc where got[i * ldc + j] != c0[i * ldc + j] {
+                            Issue.record("\(isa) \(dtype) (\(m), \(n), \(k)): padding column \(j) of row \(i) was written")
+                        }
+                    }
+                    #expect(worst <= tolerance, "\(isa) \(dtype) (\(m), \(n), \(k)) tA \(transA) tB \(transB) α \(alpha) β \(beta): error \(worst)")
+                }
+            }
+        }
+    }
+
+    /// The same products split over two threads agree with one thread exactly.
+    @Test func threadsDoNotChangeTheResult() {
+        var rng = RandomGenerator(seed: 3)
+        let (m, n, k) = (300, 290, 280)
+        let a = Tensor.randn([m * k], using: &rng).scalars(as: Float.self)
+        let b = Tensor.randn([k * n], using: &rng).scalars(as: Float.self)
+        func product(_ threads: Int) -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            Kernels.withThreadCount(threads) {
+                ag_gemm_with(AG_GEMM_OWN, AG_F32, 0, 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(k), b, Int64(n), 0, &c, Int64(n))
+            }
+            return c
+        }
+        #expect(product(1) == product(2))
+    }
+
+    /// Runs ag_gemm_with(AG_GEMM_OWN) at one level, in the type, and reads C back as Double.
+    private func run(_ isa: Kernels.ISA, _ dtype: DType, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                     _ alpha: Double, _ a: [Double], _ lda: Int, _ b: [Double], _ ldb: Int, _ beta: Double,
+                     _ c: [Double], _ ldc: Int) -> [Double] {
+        func call<T: BinaryFloatingPoint>(_ type: T.Type, _ dt: ag_dtype) -> [Double] {
+            let a = a.map { T($0) }, b = b.map { T($0) }
+            var c = c.map { T($0) }
+            a.withUnsafeBytes { pa in
+                b.withUnsafeBytes { pb in
+                    c.withUnsafeMutableBytes { pc in
+                        Kernels.withISA(isa) {
+                            ag_gemm_with(AG_GEMM_OWN, dt, transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k),
+                                         alpha, pa.baseAddress, Int64(lda), pb.baseAddress, Int64(ldb), beta,
+                                         pc.baseAddress, Int64(ldc))
+                        }
+                    }
+                }
+            }
+            return c.map { Double($0) }
+        }
+        return dtype == .float32 ? call(Float.self, AG_F32) : call(Double.self, AG_F64)
+    }
+}

@@ -4,6 +4,7 @@
 #include "ag_internal.h"
 
 #include "vmath_avx2.h"
+#include "vmath_avx512.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,7 @@ AG_AVX2 static inline size_t ag_v_no_blocks(size_t n, const float *x, float *y) 
 
 /* Applies `op` to n floats; returns 0 for ops without a vector form here. */
 AG_AVX2 static int ag_vmath_f32(ag_unary_op op, size_t n, const float *x, float *y, float p0, float p1) {
+    if (ag_isa() >= AG_ISA_AVX512 && ag_vmath512_f32(op, n, x, y)) return 1;
     size_t i = 0;
     const __m256 p0v = _mm256_set1_ps(p0), p1v = _mm256_set1_ps(p1);
 #define AG_VMATH_LOOP(F)                                                     \

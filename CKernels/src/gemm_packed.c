@@ -94,31 +94,40 @@ static void *scratch(size_t bytes) {
 #define AG_PACKED_GEMM(T, SUFFIX, FIELD)                                                        \
     static void pack_a_##SUFFIX(T *restrict dst, const T *a, size_t lda, int ta, size_t i0,     \
                                 size_t mr, size_t p0, size_t kc, size_t MR) {                   \
-        for (size_t r = 0; r < MR; r++) {                                                       \
-            if (r >= mr) {                                                                      \
-                for (size_t p = 0; p < kc; p++) dst[p * MR + r] = 0;                            \
-            } else if (ta) {                                                                    \
-                const T *col = a + p0 * lda + i0 + r;                                           \
-                for (size_t p = 0; p < kc; p++) dst[p * MR + r] = col[p * lda];                 \
-            } else {                                                                            \
-                const T *row = a + (i0 + r) * lda + p0;                                         \
-                for (size_t p = 0; p < kc; p++) dst[p * MR + r] = row[p];                       \
+        /* Each loop reads memory in order: rows of A, or of Aᵀ when transposed. */           \
+        if (ta) {                                                                               \
+            for (size_t p = 0; p < kc; p++) {                                                   \
+                const T *src = a + (p0 + p) * lda + i0;                                         \
+                for (size_t r = 0; r < mr; r++) dst[p * MR + r] = src[r];                       \
+                for (size_t r = mr; r < MR; r++) dst[p * MR + r] = 0;                           \
             }                                                                                   \
+            return;                                                                             \
         }                                                                                       \
+        for (size_t r = 0; r < mr; r++) {                                                       \
+            const T *row = a + (i0 + r) * lda + p0;                                             \
+            for (size_t p = 0; p < kc; p++) dst[p * MR + r] = row[p];                           \
+        }                                                                                       \
+        for (size_t r = mr; r < MR; r++)                                                        \
+            for (size_t p = 0; p < kc; p++) dst[p * MR + r] = 0;                                \
     }                                                                                           \
     static void pack_b_##SUFFIX(T *restrict dst, const T *b, size_t ldb, int tb, size_t p0,     \
                                 size_t kc, size_t j0, size_t nc, size_t NR) {                   \
         for (size_t s = 0; s < nc; s += NR) {                                                   \
             size_t w = nc - s < NR ? nc - s : NR;                                               \
             T *sliver = dst + (s / NR) * kc * NR;                                               \
+            if (tb) {                                                                           \
+                /* Column j of op(B) is row j of B: read each in order. */                      \
+                for (size_t j = 0; j < w; j++) {                                                \
+                    const T *src = b + (j0 + s + j) * ldb + p0;                                 \
+                    for (size_t p = 0; p < kc; p++) sliver[p * NR + j] = src[p];                \
+                }                                                                               \
+                for (size_t j = w; j < NR; j++)                                                 \
+                    for (size_t p = 0; p < kc; p++) sliver[p * NR + j] = 0;                     \
+                continue;                                                                       \
+            }                                                                                   \
             for (size_t p = 0; p < kc; p++) {                                                   \
                 T *d = sliver + p * NR;                                                         \
-                if (tb) {                                                                       \
-                    const T *src = b + (j0 + s) * ldb + p0 + p;                                 \
-                    for (size_t j = 0; j < w; j++) d[j] = src[j * ldb];                         \
-                } else {                                                                        \
-                    memcpy(d, b + (p0 + p) * ldb + j0 + s, w * sizeof(T));                      \
-                }                                                                               \
+                memcpy(d, b + (p0 + p) * ldb + j0 + s, w * sizeof(T));                          \
                 for (size_t j = w; j < NR; j++) d[j] = 0;                                       \
             }                                                                                   \
         }                                                                                       \

@@ -1,5 +1,5 @@
 /*
- * Vectorized float32 exp, tanh and sigmoid for AVX-512, sixteen lanes at a
+ * Vectorized float32 exp, tanh, sigmoid, GELU and SiLU for AVX-512, sixteen lanes at a
  * time, with the same reductions and polynomials as vmath_avx2.h (whose
  * helpers with AVX2 vectors this mirrors). AVX-512's scalef applies 2^n with
  * one rounding for any n, denormal results and overflow included, so these
@@ -55,16 +55,59 @@ AG_V5 __m512 ag_w_tanh(__m512 x) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, ag_w_set(0.625f), _CMP_LT_OQ), large, small);
 }
 
-/* σ(x) from e = e^{−|x|}, which never overflows: 1 / (1 + e) for x ≥ 0 and
- * e / (1 + e) below, so the negative tail keeps its relative accuracy into
- * the denormals (scalef makes this path as fast as the plain formula). */
+/* σ(x) = 1 / (1 + e^{−x}) down to x = −87, where e^{−x} is finite (a
+ * negative x's error in e^{−x} is damped by the sum); below, σ(x) is e^x to
+ * float precision, which scalef takes into the denormals with one rounding.
+ * NaN stays NaN, σ(−inf) = 0, σ(inf) = 1. */
 AG_V5 __m512 ag_w_sigmoid(__m512 x) {
-    __m512 e = ag_w_exp(_mm512_or_ps(x, ag_w_set(-0.0f)));
+    __mmask16 tail = _mm512_cmp_ps_mask(x, ag_w_set(-87.0f), _CMP_LT_OQ);
+    __m512 e = ag_w_exp(_mm512_mask_blend_ps(tail, _mm512_xor_ps(x, ag_w_set(-0.0f)), x));
     __m512 r = _mm512_div_ps(ag_w_set(1.0f), _mm512_add_ps(ag_w_set(1.0f), e));
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, ag_w_set(0.0f), _CMP_LT_OQ), r, _mm512_mul_ps(e, r));
+    return _mm512_mask_blend_ps(tail, r, e);
 }
 
-/* Applies exp, tanh or sigmoid to n floats, two vectors a step and a masked
+/* GELU x Φ(x), as ag_v_gelu: erfc(|x|/√2) = t e^{−x²/2 + P(t)} with
+ * t = 1/(1 + |x|/(2√2)), x² split exactly so large |x| keeps its digits. */
+AG_V5 __m512 ag_w_gelu(__m512 input) {
+    __m512 x = _mm512_min_ps(_mm512_max_ps(input, ag_w_set(-20.0f)), ag_w_set(10.0f));
+    __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), ag_w_set(0.70710678118654752f));
+    __m512 t = _mm512_div_ps(ag_w_set(1.0f), _mm512_fmadd_ps(z, ag_w_set(0.5f), ag_w_set(1.0f)));
+    __m512 poly = AG_HORNER512(t, -1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
+                               0.27886807f, -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f);
+    __m512 hi = _mm512_mul_ps(x, x);
+    __m512 lo = _mm512_fmsub_ps(x, x, hi);
+    __m512 e1 = ag_w_exp(_mm512_mul_ps(hi, ag_w_set(-0.5f)));
+    __m512 e2 = ag_w_exp(_mm512_fnmadd_ps(lo, ag_w_set(0.5f), poly));
+    __m512 half = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(t, e1), e2), ag_w_set(0.5f));
+    __mmask16 negative = _mm512_cmp_ps_mask(x, ag_w_set(0.0f), _CMP_LT_OQ);
+    __m512 y = _mm512_mul_ps(x, _mm512_mask_blend_ps(negative, _mm512_sub_ps(ag_w_set(1.0f), half), half));
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(input, ag_w_set(10.0f), _CMP_GT_OQ), y, input);
+    y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(input, ag_w_set(-20.0f), _CMP_LT_OQ), y, ag_w_set(-0.0f));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(input, input, _CMP_UNORD_Q), y, input);
+}
+
+/* SiLU x σ(x). Below −80 it equals x eˣ to float precision and may be
+ * denormal, so there x multiplies eʳ before scalef applies 2ⁿ: one rounding
+ * (as ag_v_neg_tail). −inf → −0. */
+AG_V5 __m512 ag_w_silu(__m512 x) {
+    __m512 y = _mm512_mul_ps(x, ag_w_sigmoid(x));
+    __mmask16 tail = _mm512_cmp_ps_mask(x, ag_w_set(-80.0f), _CMP_LT_OQ);
+    if (__builtin_expect(tail != 0, 0)) {
+        __m512 xc = _mm512_max_ps(x, ag_w_set(-150.0f));
+        __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, ag_w_set(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512 r = _mm512_fnmadd_ps(n, ag_w_set(0.693359375f), xc);
+        r = _mm512_fnmadd_ps(n, ag_w_set(-2.12194440e-4f), r);
+        __m512 p = AG_HORNER512(r, 0.9999997019767761f, 0.4999915063381195f, 0.1666763573884964f,
+                                0.04189793020486832f, 0.008290314115583897f);
+        __m512 er = _mm512_fmadd_ps(p, r, ag_w_set(1.0f));
+        y = _mm512_mask_blend_ps(tail, y, _mm512_scalef_ps(_mm512_mul_ps(xc, er), n));
+    }
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, ag_w_set(-__builtin_inff()), _CMP_EQ_OQ), y,
+                                ag_w_set(-0.0f));
+}
+
+/* Applies exp, tanh, sigmoid, GELU or SiLU to n floats, two vectors a step and a masked
  * tail; returns 0 for other ops (the AVX2 kernels take them). */
 AG_AVX512 static int ag_vmath512_f32(ag_unary_op op, size_t n, const float *x, float *y) {
 #define AG_VMATH512_LOOP(F)                                                              \
@@ -85,6 +128,8 @@ AG_AVX512 static int ag_vmath512_f32(ag_unary_op op, size_t n, const float *x, f
     case AG_EXP: AG_VMATH512_LOOP(ag_w_exp)
     case AG_TANH: AG_VMATH512_LOOP(ag_w_tanh)
     case AG_SIGMOID: AG_VMATH512_LOOP(ag_w_sigmoid)
+    case AG_GELU: AG_VMATH512_LOOP(ag_w_gelu)
+    case AG_SILU: AG_VMATH512_LOOP(ag_w_silu)
     default: return 0;
     }
 #undef AG_VMATH512_LOOP

@@ -42,6 +42,9 @@ def workloads(reps):
         a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
         t = median_seconds(lambda: torch.matmul(a, b), reps)
         yield f"gemm_f32_{n}", 2 * n ** 3 / t / 1e9, "GFLOP/s"
+    a, b = torch.randn(64, 32, 32, generator=g), torch.randn(64, 32, 32, generator=g)
+    t = median_seconds(lambda: torch.matmul(a, b), reps)
+    yield "bmm_f32_64x32", 2 * 64 * 32 ** 3 / t / 1e9, "GFLOP/s"
     F = torch.nn.functional
     # The autograd bench's elementwise workloads, by their names there (activations by the op table's names).
     ops = {

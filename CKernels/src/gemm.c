@@ -124,11 +124,41 @@ void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_
     ag_gemm_with(AG_GEMM_AUTO, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+typedef struct {
+    ag_dtype dt;
+    int trans_a, trans_b;
+    int64_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c;
+    double alpha, beta;
+    const char *a, *b;
+    char *c;
+} batch_job;
+
+/* Products [begin, end) of a batch, each on this thread. */
+static void batch_range(void *ctx, size_t begin, size_t end) {
+    const batch_job *j = ctx;
+    size_t es = ag_dtype_size(j->dt);
+    for (size_t i = begin; i < end; i++)
+        gemm_serial(AG_GEMM_AUTO, j->dt, j->trans_a, j->trans_b, j->m, j->n, j->k, j->alpha,
+                    j->a + (size_t)((int64_t)i * j->stride_a) * es, j->lda,
+                    j->b + (size_t)((int64_t)i * j->stride_b) * es, j->ldb, j->beta,
+                    j->c + (size_t)((int64_t)i * j->stride_c) * es, j->ldc);
+}
+
+/* Products too small to split each over the pool are spread over it whole,
+ * at least AG_GEMM_PARALLEL_MIN multiply-adds per thread; larger ones are
+ * split one after the other. Distinct outputs only (stride_c ≠ 0). */
 void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,
                      int64_t m, int64_t n, int64_t k, double alpha,
                      const void *a, int64_t lda, int64_t stride_a,
                      const void *b, int64_t ldb, int64_t stride_b,
                      double beta, void *c, int64_t ldc, int64_t stride_c) {
+    int64_t work = m * n * (k > 0 ? k : 1);
+    if (batch > 1 && stride_c != 0 && work > 0 && work < AG_GEMM_PARALLEL_MIN && ag_num_threads() > 1) {
+        batch_job job = {dt, trans_a, trans_b, m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c,
+                         alpha, beta, a, b, c};
+        ag_parallel_for((size_t)batch, (size_t)(AG_GEMM_PARALLEL_MIN / work + 1), batch_range, &job);
+        return;
+    }
     size_t es = ag_dtype_size(dt);
     for (int64_t i = 0; i < batch; i++)
         ag_gemm(dt, trans_a, trans_b, m, n, k, alpha,

@@ -18,6 +18,7 @@ enum Workloads {
         list.append(gemmRaw(1024, machine, dtype: .float64))
         list.append(gemmTensor(1024, machine, threads: 1))
         list.append(gemmRaw(1024, machine, threads: 1))
+        list.append(batchedGemm(batch: 64, n: 32, machine))
         list.append(Workload(name: "memcpy_16M", unit: "GB/s") { _ in (machine.memcpyBytesPerSecond / 1e9, nil) })
         for op in elementwiseOps {
             for (label, size) in elementwiseSizes {
@@ -54,6 +55,19 @@ enum Workloads {
             let flops = 2 * Double(n * n * n) / t
             let peak = machine.peakFlops / Double(machine.threads) * Double(threads ?? machine.threads)
             return (flops / 1e9, flops / (dtype == .float32 ? peak : peak / 2))
+        }
+    }
+
+    /// `matmul` of two [batch, n, n] tensors: products too small to split,
+    /// spread over the threads whole (as batched matmuls and convolutions need).
+    static func batchedGemm(batch: Int, n: Int, _ machine: Machine) -> Workload {
+        Workload(name: "bmm_f32_\(batch)x\(n)", unit: "GFLOP/s",
+                 note: String(cString: ag_gemm_describe(AG_F32, Int64(n), Int64(n), Int64(n)))) { reps in
+            var rng = RandomGenerator(seed: 2)
+            let a = Tensor.randn([batch, n, n], using: &rng), b = Tensor.randn([batch, n, n], using: &rng)
+            let t = Timer.median(repetitions: reps) { _ = matmul(a, b) }
+            let flops = 2 * Double(batch * n * n * n) / t
+            return (flops / 1e9, flops / machine.peakFlops)
         }
     }
 

@@ -67,6 +67,20 @@ struct PackedGemmTests {
         #expect(product(1) == product(2))
     }
 
+    /// A batch of small products spread over two threads gives each product
+    /// exactly what one thread gives, and each equals its own single GEMM.
+    @Test func batchesSpreadOverThreads() {
+        var rng = RandomGenerator(seed: 5)
+        let a = Tensor.randn([40, 7, 33], using: &rng), b = Tensor.randn([40, 33, 9], using: &rng)
+        let one = Kernels.withThreadCount(1) { matmul(a, b).scalars }
+        let two = Kernels.withThreadCount(2) { matmul(a, b).scalars }
+        #expect(one == two)
+        let i = 17
+        let single = matmul(a.reshaped([40 * 7, 33]).sliced(axis: 0, (i * 7)..<(i * 7 + 7)),
+                            b.reshaped([40 * 33, 9]).sliced(axis: 0, (i * 33)..<(i * 33 + 33)))
+        #expect(Array(two[(i * 63)..<(i * 63 + 63)]) == single.scalars)
+    }
+
     /// Runs ag_gemm_with(AG_GEMM_OWN) at one level, in the type, and reads C back as Double.
     private func run(_ isa: Kernels.ISA, _ dtype: DType, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                      _ alpha: Double, _ a: [Double], _ lda: Int, _ b: [Double], _ ldb: Int, _ beta: Double,

@@ -13,6 +13,7 @@
  * when a larger one needs it (never per call).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,15 +77,23 @@ static const ukernel *pick(ag_dtype dt, int isa) {
 
 const char *ag_gemm_packed_kernel_name(ag_dtype dt) { return pick(dt, ag_isa())->name; }
 
+/* The packing buffers are per thread and freed when their thread exits:
+ * a pthread key's destructor gets the thread's buffer. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static void make_scratch_key(void) { pthread_key_create(&scratch_key, free); }
+
 /* This thread's packing buffer, at least `bytes` long, or NULL. */
 static void *scratch(size_t bytes) {
     static _Thread_local void *buffer = NULL;
     static _Thread_local size_t capacity = 0;
     if (bytes > capacity) {
+        pthread_once(&scratch_once, make_scratch_key);
         free(buffer);
         size_t rounded = (bytes + 63) & ~(size_t)63;
         buffer = aligned_alloc(64, rounded);
         capacity = buffer ? rounded : 0;
+        pthread_setspecific(scratch_key, buffer);
     }
     return buffer;
 }

@@ -68,6 +68,35 @@ AG_AVX2 static float row_exp_sum_avx2(size_t n, const float *x, float m, float *
     return pw_total_f32(&acc);
 }
 
+#include "vmath_avx512.h"
+
+/* row_exp_sum_avx2 on sixteen lanes: the same blocks of 128, combined pairwise. */
+AG_AVX512 static float row_exp_sum_avx512(size_t n, const float *x, float m, float *out) {
+    pw_acc_f32 acc;
+    acc.blocks = 0;
+    __m512 vm = _mm512_set1_ps(m);
+    size_t k = 0;
+    while (k < n) {
+        size_t end = n - k < 128 ? n : k + 128;
+        __m512 sum = _mm512_setzero_ps();
+        for (; k < end; k += 16) {
+            __mmask16 lanes = end - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (end - k)) - 1);
+            __m512 e = ag_w_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + k), vm));
+            e = _mm512_maskz_mov_ps(lanes, e);
+            if (out) _mm512_mask_storeu_ps(out + k, lanes, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        k = end;
+        pw_push_f32(&acc, _mm512_reduce_add_ps(sum));
+    }
+    return pw_total_f32(&acc);
+}
+
+/* Σ exp(x[k] − m) (and the terms into out) at the active level. */
+static float row_exp_sum(size_t n, const float *x, float m, float *out) {
+    return ag_isa() >= AG_ISA_AVX512 ? row_exp_sum_avx512(n, x, m, out) : row_exp_sum_avx2(n, x, m, out);
+}
+
 AG_AVX2 static void row_scale_avx2(size_t n, float *y, float s) {
     __m256 vs = _mm256_set1_ps(s);
     size_t k = 0;
@@ -83,7 +112,7 @@ static void softmax_rows_avx2(void *ctx, size_t begin, size_t end) {
         const float *xr = j->x + r * j->n;
         float *yr = j->y + r * j->n;
         float m = row_max_avx2(j->n, xr);
-        float s = row_exp_sum_avx2(j->n, xr, m, yr);
+        float s = row_exp_sum(j->n, xr, m, yr);
         if (j->log) {
             float shift = m + logf(s);
             for (size_t k = 0; k < j->n; k++) yr[k] = xr[k] - shift;
@@ -103,11 +132,11 @@ static void softmax_xent_avx2(size_t rows, size_t n, const float *x, const float
         float s;
         if (grad) {
             float *gr = grad + r * n;
-            s = row_exp_sum_avx2(n, xr, m, gr);
+            s = row_exp_sum(n, xr, m, gr);
             row_scale_avx2(n, gr, (float)scale / s);
             gr[label] -= (float)scale;
         } else {
-            s = row_exp_sum_avx2(n, xr, m, NULL);
+            s = row_exp_sum(n, xr, m, NULL);
         }
         total += (double)m + log((double)s) - (double)xr[label];
     }

@@ -109,7 +109,7 @@ AG_V5 __m512 ag_w_silu(__m512 x) {
 
 /* Applies exp, tanh, sigmoid, GELU or SiLU to n floats, two vectors a step and a masked
  * tail; returns 0 for other ops (the AVX2 kernels take them). */
-AG_AVX512 static int ag_vmath512_f32(ag_unary_op op, size_t n, const float *x, float *y) {
+AG_AVX512 static inline int ag_vmath512_f32(ag_unary_op op, size_t n, const float *x, float *y) {
 #define AG_VMATH512_LOOP(F)                                                              \
     {                                                                                    \
         size_t i = 0;                                                                    \

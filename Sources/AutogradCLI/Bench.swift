@@ -9,9 +9,10 @@ struct Bench: ParsableCommand {
         abstract: "Measure kernels, the eager engine and training throughput.",
         discussion: """
             Each figure is the median of several timed repetitions after a warm-up. The run also \
-            measures the machine: the estimated peak (threads × 32 single-precision FLOP per cycle × \
-            the measured clock) and one thread's memcpy bandwidth. GEMMs print their share of the \
-            peak (never above 100%); memory-bound workloads their multiple of memcpy.
+            measures the machine: the estimated peak (threads × the ISA level's single-precision FLOP \
+            per cycle × the measured clock), one thread's memcpy, and the all-thread copy and read \
+            bandwidth. GEMMs print their share of the peak (never above 100%) and which \
+            implementation ran; memory-bound workloads their multiple of the all-thread copy.
             """)
 
     @Option(help: "Only workloads whose name matches this regular expression.")
@@ -43,7 +44,8 @@ struct Bench: ParsableCommand {
             print("machine: \(Kernels.threadCount) threads, clock ≈ \(Fmt.fixed(machine.clockHz / 1e9, 2)) GHz, "
                   + "ISA \(machine.isa) (\(Int(machine.flopsPerCycle)) f32 FLOP/cycle/core; CPU has \(Kernels.supportedISA)), "
                   + "peak ≈ \(Fmt.fixed(machine.peakFlops / 1e9, 1)) GFLOP/s (f32), "
-                  + "memcpy \(Fmt.fixed(machine.memcpyBytesPerSecond / 1e9, 1)) GB/s")
+                  + "memcpy \(Fmt.fixed(machine.memcpyBytesPerSecond / 1e9, 1)) GB/s (1 thread), "
+                  + "copy \(Fmt.fixed(machine.copyBytesPerSecond / 1e9, 1)) GB/s, read \(Fmt.fixed(machine.readBytesPerSecond / 1e9, 1)) GB/s (all threads)")
             print(Runner.header)
         }
         for workload in Workloads.all(machine: machine) {
@@ -60,7 +62,13 @@ struct Bench: ParsableCommand {
 struct Machine {
     let clockHz: Double
     let threads: Int
+    /// One thread's libc memcpy of 16M floats (bytes read + written per second).
     let memcpyBytesPerSecond: Double
+    /// The same copy split over all `threads` (the kernels' pool): the
+    /// bandwidth limit out-of-cache kernels are compared with.
+    let copyBytesPerSecond: Double
+    /// A read-only pass over 16M floats on all threads.
+    let readBytesPerSecond: Double
     /// The kernels' instruction set in this run.
     var isa: Kernels.ISA { Kernels.isa }
     /// Single-precision FLOP per cycle per core at that level, counting two
@@ -87,7 +95,41 @@ struct Machine {
         src.initialize(repeating: 1, count: n)
         dst.initialize(repeating: 0, count: n)
         let seconds = Timer.median(repetitions: 7) { memcpy(dst, src, n * 4) }
-        return Machine(clockHz: clock, threads: threads, memcpyBytesPerSecond: Double(n * 8) / seconds)
+        var job = Bandwidth(src: UnsafeRawPointer(src), dst: UnsafeMutableRawPointer(dst))
+        let copySeconds = Timer.median(repetitions: 7) { job.run(n, Bandwidth.copy) }
+        let readSeconds = Timer.median(repetitions: 7) { job.run(n, Bandwidth.read) }
+        return Machine(clockHz: clock, threads: threads, memcpyBytesPerSecond: Double(n * 8) / seconds,
+                       copyBytesPerSecond: Double(n * 8) / copySeconds, readBytesPerSecond: Double(n * 4) / readSeconds)
+    }
+}
+
+/// Passes over float arrays split across the kernels' thread pool, in chunks.
+struct Bandwidth {
+    let src: UnsafeRawPointer
+    let dst: UnsafeMutableRawPointer
+    var sink: Float = 0
+
+    mutating func run(_ count: Int, _ body: ag_range_fn) {
+        withUnsafeMutablePointer(to: &self) { ag_parallel_for(count, 1 << 16, body, $0) }
+    }
+
+    /// dst[begin..<end] = src[begin..<end].
+    static let copy: ag_range_fn = { context, begin, end in
+        let job = context!.assumingMemoryBound(to: Bandwidth.self)
+        memcpy(job.pointee.dst + begin * 4, job.pointee.src + begin * 4, (end - begin) * 4)
+    }
+
+    /// Sums src[begin..<end] sixteen lanes at a time (kept, so the loads stay).
+    static let read: ag_range_fn = { context, begin, end in
+        let job = context!.assumingMemoryBound(to: Bandwidth.self)
+        let x = job.pointee.src.assumingMemoryBound(to: Float.self)
+        var acc = SIMD16<Float>()
+        var i = begin
+        while i + 16 <= end {
+            acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        if acc.sum() == .infinity { job.pointee.sink = 1 }
     }
 }
 
@@ -121,9 +163,9 @@ struct Workload {
         /// A share of the machine's peak: printed as a percentage, never above
         /// 100% (a higher one means the clock read low, and says so).
         case shareOfPeak
-        /// A multiple of one thread's memcpy bandwidth, which a multi-threaded
-        /// kernel whose data partly stays in cache can exceed: printed as "1.43× memcpy".
-        case timesMemcpy
+        /// A share of the all-thread copy bandwidth (bytes read and written),
+        /// which a kernel whose data partly stays in cache can exceed: printed as "0.85× copy".
+        case timesCopy
     }
 
     let name: String
@@ -149,7 +191,7 @@ struct Runner {
     }
 
     static let header = pad("workload", 30) + pad("value", 14, right: true) + "  " + pad("unit", 10)
-        + pad("of peak / memcpy", 18, right: true)
+        + pad("of peak / copy", 18, right: true)
 
     static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
         let fill = String(repeating: " ", count: Swift.max(0, width - s.count))
@@ -169,8 +211,8 @@ struct Runner {
                 case .shareOfPeak:
                     if share > 1 { exceededPeak = true }
                     compared = share > 1 ? ">100%*" : Fmt.fixed(share * 100, 1) + "%"
-                case .timesMemcpy:
-                    compared = Fmt.fixed(share, 2) + "× memcpy"
+                case .timesCopy:
+                    compared = Fmt.fixed(share, 2) + "× copy"
                 }
             }
             print(Runner.pad(w.name, 30) + Runner.pad(shown, 14, right: true) + "  " + Runner.pad(w.unit, 10)

@@ -20,6 +20,8 @@ enum Workloads {
         list.append(gemmRaw(1024, machine, threads: 1))
         list.append(batchedGemm(batch: 64, n: 32, machine))
         list.append(Workload(name: "memcpy_16M", unit: "GB/s") { _ in (machine.memcpyBytesPerSecond / 1e9, nil) })
+        list.append(Workload(name: "copy_16M_all_threads", unit: "GB/s") { _ in (machine.copyBytesPerSecond / 1e9, nil) })
+        list.append(Workload(name: "read_16M_all_threads", unit: "GB/s") { _ in (machine.readBytesPerSecond / 1e9, nil) })
         for op in elementwiseOps {
             for (label, size) in elementwiseSizes {
                 list.append(elementwise(op, label, size, machine))
@@ -131,14 +133,15 @@ enum Workloads {
     }
 
     static func elementwise(_ op: ElementwiseOp, _ label: String, _ size: Int, _ machine: Machine) -> Workload {
-        Workload(name: "\(op.name)_f32_\(label)", unit: "Gelem/s", comparison: .timesMemcpy) { reps in
+        Workload(name: "\(op.name)_f32_\(label)", unit: "Gelem/s", comparison: .timesCopy) { reps in
             var rng = RandomGenerator(seed: 2)
             let a = Tensor.randn([size], using: &rng), b = Tensor.randn([size], using: &rng)
             let t = Timer.median(repetitions: reps) { _ = op.f(a, b) }
             let rate = Double(size) / t
-            // Memory-bound sizes are compared with memcpy: 12 bytes per element for a binary op, 8 for a unary one.
+            // Memory-bound sizes are compared with the all-thread copy: 12 bytes
+            // per element for a binary op, 8 for a unary one.
             let bytes = op.arity == 2 ? 12.0 : 8.0
-            return (rate / 1e9, size >= 16 << 20 ? rate * bytes / machine.memcpyBytesPerSecond : nil)
+            return (rate / 1e9, size >= 16 << 20 ? rate * bytes / machine.copyBytesPerSecond : nil)
         }
     }
 

@@ -366,7 +366,7 @@ struct BenchCommandTests {
                 #expect(value <= 100, "\(row)")
             }
         }
-        #expect(rows.last?.hasSuffix("× memcpy") == true, "\(rows)")
+        #expect(rows.last?.hasSuffix("× copy") == true, "\(rows)")
     }
 
     @Test func tableHasTheMachineLine() throws {

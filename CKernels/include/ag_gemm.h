@@ -35,6 +35,23 @@ ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k);
  */
 const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k);
 
+/** What a fused GEMM does to C after the product: add a bias row, then an activation. */
+typedef struct {
+    const void *bias;  /* n values added to every row of C, or NULL */
+    ag_unary_op act;   /* applied last: any unary op, AG_AFFINE with p0 = 1, p1 = 0 for none */
+    double p0, p1;
+} ag_gemm_epilogue;
+
+/**
+ * C = act(op(A) · op(B) + bias): a fully connected layer's forward in one
+ * call. With our packed kernel the epilogue runs on each strip of C (MR rows
+ * of an NC-column block) as soon as its last K block is done, while it is
+ * still in cache; with OpenBLAS, on each thread's slab after its product.
+ */
+void ag_gemm_fused(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   const void *a, int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc,
+                   const ag_gemm_epilogue *epilogue);
+
 /** `batch` independent products; matrix i starts at base + i * stride (stride may be 0). */
 void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,
                      int64_t m, int64_t n, int64_t k, double alpha,

@@ -46,20 +46,44 @@ const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
 }
 
 
-/* One single-threaded call: the small kernel, ours or OpenBLAS. */
+void ag_gemm_apply_epilogue(ag_dtype dt, size_t m, size_t n, void *c, size_t ldc,
+                            const ag_gemm_epilogue *ep, size_t col) {
+    int identity = ep->act == AG_AFFINE && ep->p0 == 1 && ep->p1 == 0;
+    size_t es = ag_dtype_size(dt);
+    for (size_t r = 0; r < m; r++) {
+        char *row = (char *)c + r * ldc * es;
+        if (ep->bias) {
+            if (dt == AG_F32) {
+                float *y = (float *)row;
+                const float *b = (const float *)ep->bias + col;
+                for (size_t j = 0; j < n; j++) y[j] += b[j];
+            } else {
+                double *y = (double *)row;
+                const double *b = (const double *)ep->bias + col;
+                for (size_t j = 0; j < n; j++) y[j] += b[j];
+            }
+        }
+        /* One row is below every threading grain: ag_unary stays on this thread. */
+        if (!identity) ag_unary(ep->act, dt, n, row, row, ep->p0, ep->p1);
+    }
+}
+
+/* One single-threaded call: the small kernel, ours or OpenBLAS; then the
+ * epilogue, if any (ours applies it strip by strip inside). */
 static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                         double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
-                        double beta, void *c, int64_t ldc) {
+                        double beta, void *c, int64_t ldc, const ag_gemm_epilogue *ep) {
     if (m == 0 || n == 0) return;
 #if AG_X86
     if (impl == AG_GEMM_AUTO && takes_small_kernel(dt, trans_b, m, n, k, alpha, beta)) {
         ag_sgemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+        if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0);
         return;
     }
 #endif
     if (impl == AG_GEMM_AUTO) impl = ag_gemm_choice(dt, m, n, k);
     if (impl == AG_GEMM_OWN &&
-        ag_gemm_packed(dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        ag_gemm_packed(dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep))
         return;
     enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
@@ -69,6 +93,7 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
     else
         cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, alpha,
                     a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+    if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0);
 }
 
 /* Products smaller than this many multiply-adds run on one thread: below it,
@@ -85,6 +110,7 @@ typedef struct {
     const char *a, *b;
     char *c;
     size_t slabs;
+    const ag_gemm_epilogue *ep;
 } gemm_job;
 
 /* Slabs [begin, end) of C: row slabs (of op(A)) or column slabs (of op(B)). */
@@ -98,24 +124,43 @@ static void gemm_slabs(void *ctx, size_t begin, size_t end) {
         /* Rows lo..hi of op(A): row r starts at r*lda, or at column r when transposed. */
         const char *a = j->a + (size_t)(j->trans_a ? lo : lo * j->lda) * es;
         gemm_serial(j->impl, j->dt, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb,
-                    j->beta, j->c + (size_t)(lo * j->ldc) * es, j->ldc);
+                    j->beta, j->c + (size_t)(lo * j->ldc) * es, j->ldc, j->ep);
     } else {
         const char *b = j->b + (size_t)(j->trans_b ? lo * j->ldb : lo) * es;
+        /* This slab's columns start at column lo of the bias. */
+        ag_gemm_epilogue shifted;
+        if (j->ep) {
+            shifted = *j->ep;
+            if (shifted.bias) shifted.bias = (const char *)shifted.bias + (size_t)lo * es;
+        }
         gemm_serial(j->impl, j->dt, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb,
-                    j->beta, j->c + (size_t)lo * es, j->ldc);
+                    j->beta, j->c + (size_t)lo * es, j->ldc, j->ep ? &shifted : NULL);
     }
+}
+
+/* The threaded driver every entry point shares. */
+static void gemm_threaded(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                          double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                          double beta, void *c, int64_t ldc, const ag_gemm_epilogue *ep) {
+    size_t threads = (size_t)ag_num_threads();
+    if (threads < 2 || m * n * k < AG_GEMM_PARALLEL_MIN || (m < 16 && n < 16)) {
+        gemm_serial(impl, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
+        return;
+    }
+    gemm_job job = {impl, dt, trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, threads, ep};
+    ag_parallel_for(threads, 1, gemm_slabs, &job);
 }
 
 void ag_gemm_with(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                   double beta, void *c, int64_t ldc) {
-    size_t threads = (size_t)ag_num_threads();
-    if (threads < 2 || m * n * k < AG_GEMM_PARALLEL_MIN || (m < 16 && n < 16)) {
-        gemm_serial(impl, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    gemm_job job = {impl, dt, trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, threads};
-    ag_parallel_for(threads, 1, gemm_slabs, &job);
+    gemm_threaded(impl, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
+}
+
+void ag_gemm_fused(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                   const void *a, int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc,
+                   const ag_gemm_epilogue *epilogue) {
+    gemm_threaded(AG_GEMM_AUTO, dt, trans_a, trans_b, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, epilogue);
 }
 
 void ag_gemm(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
@@ -141,7 +186,7 @@ static void batch_range(void *ctx, size_t begin, size_t end) {
         gemm_serial(AG_GEMM_AUTO, j->dt, j->trans_a, j->trans_b, j->m, j->n, j->k, j->alpha,
                     j->a + (size_t)((int64_t)i * j->stride_a) * es, j->lda,
                     j->b + (size_t)((int64_t)i * j->stride_b) * es, j->ldb, j->beta,
-                    j->c + (size_t)((int64_t)i * j->stride_c) * es, j->ldc);
+                    j->c + (size_t)((int64_t)i * j->stride_c) * es, j->ldc, NULL);
 }
 
 /* Products too small to split each over the pool are spread over it whole,

@@ -143,7 +143,7 @@ static void *scratch(size_t bytes) {
     }                                                                                           \
     static int gemm_##SUFFIX(const ukernel *u, int ta, int tb, size_t m, size_t n, size_t k,    \
                              T alpha, const T *a, size_t lda, const T *b, size_t ldb, T beta,   \
-                             T *c, size_t ldc) {                                                \
+                             T *c, size_t ldc, const ag_gemm_epilogue *ep) {                    \
         size_t MR = u->mr, NR = u->nr;                                                          \
         size_t ncap = (u->nc < n ? u->nc : (n + NR - 1) / NR * NR);                             \
         size_t kcap = u->kc < k ? u->kc : k;                                                    \
@@ -164,14 +164,21 @@ static void *scratch(size_t bytes) {
                         u->FIELD(kc, apack, bpack + (jr / NR) * kc * NR,                        \
                                  c + ir * ldc + jc + jr, ldc, mr, nr, alpha, beta_p);           \
                     }                                                                           \
+                    /* The strip is final after the last K block: its epilogue, while hot. */  \
+                    if (ep && pc + kc == k)                                                     \
+                        ag_gemm_apply_epilogue(AG_DT, mr, nc, c + ir * ldc + jc, ldc, ep, jc);  \
                 }                                                                               \
             }                                                                                   \
         }                                                                                       \
         return 1;                                                                               \
     }
 
+#define AG_DT AG_F32
 AG_PACKED_GEMM(float, f32, f32)
+#undef AG_DT
+#define AG_DT AG_F64
 AG_PACKED_GEMM(double, f64, f64)
+#undef AG_DT
 
 /* C = beta · C, for an empty inner dimension (beta == 0 writes zeros). */
 static void scale_c(ag_dtype dt, size_t m, size_t n, double beta, void *c, size_t ldc) {
@@ -189,16 +196,17 @@ static void scale_c(ag_dtype dt, size_t m, size_t n, double beta, void *c, size_
 
 int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                    double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
-                   double beta, void *c, int64_t ldc) {
+                   double beta, void *c, int64_t ldc, const ag_gemm_epilogue *ep) {
     if (m <= 0 || n <= 0) return 1;
     if (k <= 0) {
         scale_c(dt, (size_t)m, (size_t)n, beta, c, (size_t)ldc);
+        if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0);
         return 1;
     }
     const ukernel *u = pick(dt, ag_isa());
     if (dt == AG_F32)
         return gemm_f32(u, trans_a, trans_b, (size_t)m, (size_t)n, (size_t)k, (float)alpha, a, (size_t)lda,
-                        b, (size_t)ldb, (float)beta, c, (size_t)ldc);
+                        b, (size_t)ldb, (float)beta, c, (size_t)ldc, ep);
     return gemm_f64(u, trans_a, trans_b, (size_t)m, (size_t)n, (size_t)k, alpha, a, (size_t)lda,
-                    b, (size_t)ldb, beta, c, (size_t)ldc);
+                    b, (size_t)ldb, beta, c, (size_t)ldc, ep);
 }

@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include "ag_internal.h"
+#include "../include/ag_gemm.h"
 
 /**
  * C = alpha · op(A) · op(B) + beta · C on the calling thread, with the
@@ -12,7 +13,11 @@
  */
 int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                    double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
-                   double beta, void *c, int64_t ldc);
+                   double beta, void *c, int64_t ldc, const ag_gemm_epilogue *epilogue);
+
+/** Applies `epilogue` to an m×n block of C whose columns start at column `col` of the bias. */
+void ag_gemm_apply_epilogue(ag_dtype dt, size_t m, size_t n, void *c, size_t ldc,
+                            const ag_gemm_epilogue *epilogue, size_t col);
 
 /** The micro-kernel used at the active level, e.g. "ours, AVX-512 6x64". */
 const char *ag_gemm_packed_kernel_name(ag_dtype dt);

@@ -1,5 +1,6 @@
 import Autograd
 import CKernels
+import Foundation
 import Testing
 
 /// Our packed GEMM (gemm_packed.c) at every ISA level the CPU has, against a
@@ -65,6 +66,40 @@ struct PackedGemmTests {
             return c
         }
         #expect(product(1) == product(2))
+    }
+
+    /// ag_gemm_fused (a Linear layer's forward): act(x·wᵀ + bias) at every
+    /// level, on one and two threads (row and column slabs shift the bias).
+    @Test(arguments: levels)
+    func fusedEpilogueMatchesProductThenBiasAndActivation(_ isa: Kernels.ISA) {
+        for (m, n, k) in [(5, 300, 70), (300, 130, 90), (97, 1000, 33)] {
+            var rng = RandomGenerator(seed: UInt64(m + n + k))
+            let x = Tensor.randn([m, k], using: &rng), w = Tensor.randn([n, k], using: &rng)
+            let bias = Tensor.randn([n], using: &rng)
+            let (xs, ws, bs) = (x.scalars, w.scalars, bias.scalars)
+            for threads in [1, 2] {
+                var y = [Float](repeating: .nan, count: m * n)
+                let xf = xs.map(Float.init), wf = ws.map(Float.init), bf = bs.map(Float.init)
+                bf.withUnsafeBytes { pb in
+                    var epilogue = ag_gemm_epilogue(bias: pb.baseAddress, act: AG_TANH, p0: 0, p1: 0)
+                    Kernels.withISA(isa) {
+                        Kernels.withThreadCount(threads) {
+                            ag_gemm_fused(AG_F32, 0, 1, Int64(m), Int64(n), Int64(k), xf, Int64(k), wf, Int64(k),
+                                          &y, Int64(n), &epilogue)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = bs[j]
+                        for p in 0..<k { s += xs[i * k + p] * ws[j * k + p] }
+                        worst = Swift.max(worst, Swift.abs(Double(y[i * n + j]) - Foundation.tanh(s)))
+                    }
+                }
+                #expect(worst < 1e-5, "\(isa) (\(m), \(n), \(k)) on \(threads) threads: error \(worst)")
+            }
+        }
     }
 
     /// A batch of small products spread over two threads gives each product

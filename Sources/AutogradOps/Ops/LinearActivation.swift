@@ -48,19 +48,21 @@ struct LinearActivation: Primitive {
         return true
     }
 
-    /// y = x · wᵀ (one GEMM with w read transposed), then bias and activation in one pass.
+    /// y = act(x · wᵀ + bias): one GEMM with w read transposed, whose
+    /// epilogue adds the bias and applies the activation while C is in cache.
     private func run(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, into y: Tensor) {
         let outFeatures = w.shape[0], inFeatures = w.shape[1]
         let rows = inFeatures == 0 ? y.scalarCount / Swift.max(outFeatures, 1) : x.scalarCount / inFeatures
+        let act = activation ?? UnaryOp.affineRow
         if inFeatures == 0 {
             ag_fill(y.dtype.c, y.scalarCount, 0, y.pointer)
-        } else {
-            ag_gemm_batched(y.dtype.c, 1, 0, 1, Int64(rows), Int64(outFeatures), Int64(inFeatures), 1,
-                            x.pointer, Int64(inFeatures), 0, w.pointer, Int64(inFeatures), 0,
-                            0, y.pointer, Int64(outFeatures), 0)
+            ag_bias_activation(y.dtype.c, rows, outFeatures, y.pointer, bias?.pointer, act.kernel, act.p0, act.p1)
+            return
         }
-        let act = activation ?? UnaryOp.affineRow
-        ag_bias_activation(y.dtype.c, rows, outFeatures, y.pointer, bias?.pointer, act.kernel, act.p0, act.p1)
+        var epilogue = ag_gemm_epilogue(bias: bias.map { UnsafeRawPointer($0.pointer) }, act: act.kernel,
+                                        p0: act.p0, p1: act.p1)
+        ag_gemm_fused(y.dtype.c, 0, 1, Int64(rows), Int64(outFeatures), Int64(inFeatures),
+                      x.pointer, Int64(inFeatures), w.pointer, Int64(inFeatures), y.pointer, Int64(outFeatures), &epilogue)
     }
 
     /// v · act′(z), read from the output y.

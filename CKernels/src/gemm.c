@@ -98,8 +98,13 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
 
 /* Products smaller than this many multiply-adds run on one thread: below it,
  * waking a second thread costs more than it saves (measured with
- * `autograd bench --filter gemm`). */
+ * `autograd bench --filter gemm`: 96³ with OpenBLAS's slabs at AVX2; our
+ * packed kernel at AVX-512 gains from 64³, 1.16× → 1.45–1.7× cblas there). */
 #define AG_GEMM_PARALLEL_MIN ((int64_t)96 * 96 * 96)
+#define AG_GEMM_PARALLEL_MIN_OWN ((int64_t)64 * 64 * 64)
+static int64_t parallel_min(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
+    return ag_gemm_choice(dt, m, n, k) == AG_GEMM_OWN ? AG_GEMM_PARALLEL_MIN_OWN : AG_GEMM_PARALLEL_MIN;
+}
 
 typedef struct {
     ag_gemm_impl impl;
@@ -143,7 +148,7 @@ static void gemm_threaded(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans
                           double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                           double beta, void *c, int64_t ldc, const ag_gemm_epilogue *ep) {
     size_t threads = (size_t)ag_num_threads();
-    if (threads < 2 || m * n * k < AG_GEMM_PARALLEL_MIN || (m < 16 && n < 16)) {
+    if (threads < 2 || m * n * k < parallel_min(dt, m, n, k) || (m < 16 && n < 16)) {
         gemm_serial(impl, dt, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
         return;
     }
@@ -198,10 +203,11 @@ void ag_gemm_batched(ag_dtype dt, int64_t batch, int trans_a, int trans_b,
                      const void *b, int64_t ldb, int64_t stride_b,
                      double beta, void *c, int64_t ldc, int64_t stride_c) {
     int64_t work = m * n * (k > 0 ? k : 1);
-    if (batch > 1 && stride_c != 0 && work > 0 && work < AG_GEMM_PARALLEL_MIN && ag_num_threads() > 1) {
+    int64_t split = parallel_min(dt, m, n, k);
+    if (batch > 1 && stride_c != 0 && work > 0 && work < split && ag_num_threads() > 1) {
         batch_job job = {dt, trans_a, trans_b, m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c,
                          alpha, beta, a, b, c};
-        ag_parallel_for((size_t)batch, (size_t)(AG_GEMM_PARALLEL_MIN / work + 1), batch_range, &job);
+        ag_parallel_for((size_t)batch, (size_t)(split / work + 1), batch_range, &job);
         return;
     }
     size_t es = ag_dtype_size(dt);

@@ -35,15 +35,17 @@ ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k);
  */
 const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k);
 
-/** What a fused GEMM does to C after the product: add a bias row, then an activation. */
+/** What a fused GEMM does to C after the product: add a bias row and a residual, then an activation. */
 typedef struct {
-    const void *bias;  /* n values added to every row of C, or NULL */
-    ag_unary_op act;   /* applied last: any unary op, AG_AFFINE with p0 = 1, p1 = 0 for none */
+    const void *bias;      /* n values added to every row of C, or NULL */
+    ag_unary_op act;       /* applied last: any unary op, AG_AFFINE with p0 = 1, p1 = 0 for none */
     double p0, p1;
+    const void *residual;  /* an m×n matrix added before the activation (ResNet's skip), or NULL */
+    int64_t ldr;           /* its leading dimension */
 } ag_gemm_epilogue;
 
 /**
- * C = act(op(A) · op(B) + bias): a fully connected layer's forward in one
+ * C = act(op(A) · op(B) + bias + residual): a fully connected layer's forward in one
  * call. With our packed kernel the epilogue runs on each strip of C (MR rows
  * of an NC-column block) as soon as its last K block is done, while it is
  * still in cache; with OpenBLAS, on each thread's slab after its product.

@@ -46,23 +46,28 @@ const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
 }
 
 
+/* y[0..n) += x[0..n) in the type. */
+static void add_row(ag_dtype dt, size_t n, void *y, const void *x) {
+    if (dt == AG_F32) {
+        float *yf = y;
+        const float *xf = x;
+        for (size_t j = 0; j < n; j++) yf[j] += xf[j];
+    } else {
+        double *yd = y;
+        const double *xd = x;
+        for (size_t j = 0; j < n; j++) yd[j] += xd[j];
+    }
+}
+
 void ag_gemm_apply_epilogue(ag_dtype dt, size_t m, size_t n, void *c, size_t ldc,
-                            const ag_gemm_epilogue *ep, size_t col) {
+                            const ag_gemm_epilogue *ep, size_t row0, size_t col) {
     int identity = ep->act == AG_AFFINE && ep->p0 == 1 && ep->p1 == 0;
     size_t es = ag_dtype_size(dt);
     for (size_t r = 0; r < m; r++) {
         char *row = (char *)c + r * ldc * es;
-        if (ep->bias) {
-            if (dt == AG_F32) {
-                float *y = (float *)row;
-                const float *b = (const float *)ep->bias + col;
-                for (size_t j = 0; j < n; j++) y[j] += b[j];
-            } else {
-                double *y = (double *)row;
-                const double *b = (const double *)ep->bias + col;
-                for (size_t j = 0; j < n; j++) y[j] += b[j];
-            }
-        }
+        if (ep->bias) add_row(dt, n, row, (const char *)ep->bias + col * es);
+        if (ep->residual)
+            add_row(dt, n, row, (const char *)ep->residual + ((row0 + r) * (size_t)ep->ldr + col) * es);
         /* One row is below every threading grain: ag_unary stays on this thread. */
         if (!identity) ag_unary(ep->act, dt, n, row, row, ep->p0, ep->p1);
     }
@@ -77,7 +82,7 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
 #if AG_X86
     if (impl == AG_GEMM_AUTO && takes_small_kernel(dt, trans_b, m, n, k, alpha, beta)) {
         ag_sgemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-        if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0);
+        if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0, 0);
         return;
     }
 #endif
@@ -93,7 +98,7 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
     else
         cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, alpha,
                     a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
-    if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0);
+    if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0, 0);
 }
 
 /* Products smaller than this many multiply-adds run on one thread: below it,
@@ -128,15 +133,22 @@ static void gemm_slabs(void *ctx, size_t begin, size_t end) {
     if (j->split_rows) {
         /* Rows lo..hi of op(A): row r starts at r*lda, or at column r when transposed. */
         const char *a = j->a + (size_t)(j->trans_a ? lo : lo * j->lda) * es;
+        /* This slab's rows start at row lo of the residual. */
+        ag_gemm_epilogue shifted;
+        if (j->ep) {
+            shifted = *j->ep;
+            if (shifted.residual) shifted.residual = (const char *)shifted.residual + (size_t)(lo * shifted.ldr) * es;
+        }
         gemm_serial(j->impl, j->dt, j->trans_a, j->trans_b, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb,
-                    j->beta, j->c + (size_t)(lo * j->ldc) * es, j->ldc, j->ep);
+                    j->beta, j->c + (size_t)(lo * j->ldc) * es, j->ldc, j->ep ? &shifted : NULL);
     } else {
         const char *b = j->b + (size_t)(j->trans_b ? lo * j->ldb : lo) * es;
-        /* This slab's columns start at column lo of the bias. */
+        /* This slab's columns start at column lo of the bias and residual. */
         ag_gemm_epilogue shifted;
         if (j->ep) {
             shifted = *j->ep;
             if (shifted.bias) shifted.bias = (const char *)shifted.bias + (size_t)lo * es;
+            if (shifted.residual) shifted.residual = (const char *)shifted.residual + (size_t)lo * es;
         }
         gemm_serial(j->impl, j->dt, j->trans_a, j->trans_b, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb,
                     j->beta, j->c + (size_t)lo * es, j->ldc, j->ep ? &shifted : NULL);

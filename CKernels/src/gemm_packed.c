@@ -166,7 +166,7 @@ static void *scratch(size_t bytes) {
                     }                                                                           \
                     /* The strip is final after the last K block: its epilogue, while hot. */  \
                     if (ep && pc + kc == k)                                                     \
-                        ag_gemm_apply_epilogue(AG_DT, mr, nc, c + ir * ldc + jc, ldc, ep, jc);  \
+                        ag_gemm_apply_epilogue(AG_DT, mr, nc, c + ir * ldc + jc, ldc, ep, ir, jc); \
                 }                                                                               \
             }                                                                                   \
         }                                                                                       \
@@ -200,7 +200,7 @@ int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, 
     if (m <= 0 || n <= 0) return 1;
     if (k <= 0) {
         scale_c(dt, (size_t)m, (size_t)n, beta, c, (size_t)ldc);
-        if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0);
+        if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0, 0);
         return 1;
     }
     const ukernel *u = pick(dt, ag_isa());

@@ -15,9 +15,9 @@ int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, 
                    double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                    double beta, void *c, int64_t ldc, const ag_gemm_epilogue *epilogue);
 
-/** Applies `epilogue` to an m×n block of C whose columns start at column `col` of the bias. */
+/** Applies `epilogue` to the m×n block of C at row `row` and column `col` of the bias and residual. */
 void ag_gemm_apply_epilogue(ag_dtype dt, size_t m, size_t n, void *c, size_t ldc,
-                            const ag_gemm_epilogue *epilogue, size_t col);
+                            const ag_gemm_epilogue *epilogue, size_t row, size_t col);
 
 /** The micro-kernel used at the active level, e.g. "ours, AVX-512 6x64". */
 const char *ag_gemm_packed_kernel_name(ag_dtype dt);

@@ -68,31 +68,36 @@ struct PackedGemmTests {
         #expect(product(1) == product(2))
     }
 
-    /// ag_gemm_fused (a Linear layer's forward): act(x·wᵀ + bias) at every
-    /// level, on one and two threads (row and column slabs shift the bias).
+    /// ag_gemm_fused (a Linear layer's forward, with a residual): act(x·wᵀ +
+    /// bias + residual) at every level, on one and two threads (row and
+    /// column slabs shift the bias and the residual).
     @Test(arguments: levels)
     func fusedEpilogueMatchesProductThenBiasAndActivation(_ isa: Kernels.ISA) {
         for (m, n, k) in [(5, 300, 70), (300, 130, 90), (97, 1000, 33)] {
             var rng = RandomGenerator(seed: UInt64(m + n + k))
             let x = Tensor.randn([m, k], using: &rng), w = Tensor.randn([n, k], using: &rng)
             let bias = Tensor.randn([n], using: &rng)
+            let ldr = n + 3
+            let residual = Tensor.randn([m * ldr], using: &rng).scalars
+            let rf = residual.map(Float.init)
             let (xs, ws, bs) = (x.scalars, w.scalars, bias.scalars)
             for threads in [1, 2] {
                 var y = [Float](repeating: .nan, count: m * n)
                 let xf = xs.map(Float.init), wf = ws.map(Float.init), bf = bs.map(Float.init)
-                bf.withUnsafeBytes { pb in
-                    var epilogue = ag_gemm_epilogue(bias: pb.baseAddress, act: AG_TANH, p0: 0, p1: 0)
+                bf.withUnsafeBytes { pb in rf.withUnsafeBytes { pr in
+                    var epilogue = ag_gemm_epilogue(bias: pb.baseAddress, act: AG_TANH, p0: 0, p1: 0,
+                                                    residual: pr.baseAddress, ldr: Int64(ldr))
                     Kernels.withISA(isa) {
                         Kernels.withThreadCount(threads) {
                             ag_gemm_fused(AG_F32, 0, 1, Int64(m), Int64(n), Int64(k), xf, Int64(k), wf, Int64(k),
                                           &y, Int64(n), &epilogue)
                         }
                     }
-                }
+                } }
                 var worst = 0.0
                 for i in 0..<m {
                     for j in 0..<n {
-                        var s = bs[j]
+                        var s = bs[j] + residual[i * ldr + j]
                         for p in 0..<k { s += xs[i * k + p] * ws[j * k + p] }
                         worst = Swift.max(worst, Swift.abs(Double(y[i * n + j]) - Foundation.tanh(s)))
                     }

@@ -60,7 +60,7 @@ struct LinearActivation: Primitive {
             return
         }
         var epilogue = ag_gemm_epilogue(bias: bias.map { UnsafeRawPointer($0.pointer) }, act: act.kernel,
-                                        p0: act.p0, p1: act.p1)
+                                        p0: act.p0, p1: act.p1, residual: nil, ldr: 0)
         ag_gemm_fused(y.dtype.c, 0, 1, Int64(rows), Int64(outFeatures), Int64(inFeatures),
                       x.pointer, Int64(inFeatures), w.pointer, Int64(inFeatures), y.pointer, Int64(outFeatures), &epilogue)
     }

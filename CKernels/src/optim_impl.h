@@ -110,11 +110,14 @@ AG_INLINE void FN(update_body)(const ag_update *u, size_t b, size_t e) {
     }
 }
 
+AG_AVX512 static void FN(update_avx512)(const ag_update *u, size_t b, size_t e) { FN(update_body)(u, b, e); }
 AG_AVX2 static void FN(update_avx2)(const ag_update *u, size_t b, size_t e) { FN(update_body)(u, b, e); }
 static void FN(update_portable)(const ag_update *u, size_t b, size_t e) { FN(update_body)(u, b, e); }
 
 static void FN(update_range)(void *ctx, size_t b, size_t e) {
-    if (ag_simd_enabled()) FN(update_avx2)(ctx, b, e);
+    int isa = ag_isa();
+    if (isa >= AG_ISA_AVX512) FN(update_avx512)(ctx, b, e);
+    else if (isa >= AG_ISA_AVX2) FN(update_avx2)(ctx, b, e);
     else FN(update_portable)(ctx, b, e);
 }
 

@@ -74,7 +74,7 @@ static void FN(reduce_sum)(size_t outer, size_t r, size_t inner, double scale, c
         for (size_t i = 0; i < outer * inner; i++) y[i] = 0;
         return;
     }
-    int simd = ag_simd_enabled();
+    int simd = ag_isa();  /* the level: the pairwise sums have a path per level */
     if (inner == 1) {
         if (outer == 1 && r >= AG_PW_PARALLEL_MIN && ag_num_threads() > 1) {
             y[0] = FN(scaled)(FN(pw_sum_parallel)(x, r, simd), scale);

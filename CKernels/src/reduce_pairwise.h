@@ -73,15 +73,21 @@ AG_INLINE T FN(pw_four)(const T *x, size_t n) {
     return FN(pw_two)(x, h) + FN(pw_two)(x + h, n - h);
 }
 
+/* The same arithmetic at each ISA level (the lanes are explicit, so a wider
+ * vector changes the speed, not the result). */
+AG_AVX512 AG_PW_STATIC T FN(pw_four_avx512)(const T *x, size_t n) { return FN(pw_four)(x, n); }
 AG_AVX2 AG_PW_STATIC T FN(pw_four_avx2)(const T *x, size_t n) { return FN(pw_four)(x, n); }
 AG_PW_STATIC T FN(pw_four_portable)(const T *x, size_t n) { return FN(pw_four)(x, n); }
 
-/* Pairwise Σ x[0..n); recursion depth log2(n / leaf) − 2. */
-AG_PW_STATIC T FN(pw_sum)(const T *x, size_t n, int simd) {
-    if (n <= 4 * AG_PW_LEAF(T)) return simd ? FN(pw_four_avx2)(x, n) : FN(pw_four_portable)(x, n);
+/* Pairwise Σ x[0..n); recursion depth log2(n / leaf) − 2. `isa` is the level (ag_isa). */
+AG_PW_STATIC T FN(pw_sum)(const T *x, size_t n, int isa) {
+    if (n <= 4 * AG_PW_LEAF(T))
+        return isa >= AG_ISA_AVX512 ? FN(pw_four_avx512)(x, n)
+             : isa >= AG_ISA_AVX2   ? FN(pw_four_avx2)(x, n)
+                                    : FN(pw_four_portable)(x, n);
     size_t h = FN(pw_split)(n, AG_PW_LEAF(T));
-    T a = FN(pw_sum)(x, h, simd);
-    return a + FN(pw_sum)(x + h, n - h, simd);
+    T a = FN(pw_sum)(x, h, isa);
+    return a + FN(pw_sum)(x + h, n - h, isa);
 }
 
 /* acc[0..w) = Σ over rows k < rows ≤ AG_PW_ROWS of x[k·ld + i], row by row
@@ -94,6 +100,9 @@ AG_INLINE void FN(col_leaf)(const T *restrict x, size_t rows, size_t ld, size_t 
     }
 }
 
+AG_AVX512 AG_PW_STATIC void FN(col_leaf_avx512)(const T *x, size_t rows, size_t ld, size_t w, T *acc) {
+    FN(col_leaf)(x, rows, ld, w, acc);
+}
 AG_AVX2 AG_PW_STATIC void FN(col_leaf_avx2)(const T *x, size_t rows, size_t ld, size_t w, T *acc) {
     FN(col_leaf)(x, rows, ld, w, acc);
 }
@@ -114,7 +123,8 @@ static inline size_t FN(pw_cols_depth)(size_t rows, size_t leaf) {
 AG_PW_STATIC void FN(pw_cols)(const T *x, size_t rows, size_t leaf, size_t ld, size_t w, T *acc, T *scratch,
                               int simd) {
     if (rows <= leaf) {
-        if (simd) FN(col_leaf_avx2)(x, rows, ld, w, acc);
+        if (simd >= AG_ISA_AVX512) FN(col_leaf_avx512)(x, rows, ld, w, acc);
+        else if (simd) FN(col_leaf_avx2)(x, rows, ld, w, acc);
         else FN(col_leaf_portable)(x, rows, ld, w, acc);
         return;
     }

@@ -34,6 +34,20 @@ struct KernelTests {
         #expect(one[0][12345] == Double(Float(a.scalars[12345]) + Float(b.scalars[12345])))
     }
 
+    /// Pairwise sums give the same bits at every ISA level (their lanes are
+    /// explicit; a wider vector only reads them faster), over rows and columns.
+    @Test func sumsAreTheSameAtEveryLevel() {
+        var rng = RandomGenerator(seed: 12)
+        let m = Tensor.randn([300, 1001], using: &rng)
+        let levels = Kernels.ISA.allCases.filter { $0 <= Kernels.supportedISA }
+        let results = levels.map { isa in
+            Kernels.withISA(isa) { [m.sum().scalars, m.sum(alongAxes: [0]).scalars, m.sum(alongAxes: [1]).scalars] }
+        }
+        for (isa, result) in zip(levels, results) {
+            #expect(result == results[0], "\(isa) differs from \(levels[0])")
+        }
+    }
+
     /// The SIMD choice of withSIMD holds for this thread and the kernel
     /// threads working for it, and no other thread.
     @Test func simdChoiceIsScopedToTheThread() {

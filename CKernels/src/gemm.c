@@ -45,7 +45,6 @@ const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
     return "OpenBLAS";
 }
 
-
 /* y[0..n) += x[0..n) in the type. */
 static void add_row(ag_dtype dt, size_t n, void *y, const void *x) {
     if (dt == AG_F32) {
@@ -234,39 +233,20 @@ typedef struct {
     ag_dtype dt;
     size_t cols;
     char *y;
-    const char *bias;
-    ag_unary_op act;
-    double p0, p1;
+    ag_gemm_epilogue ep;
 } epilogue_job;
 
-/* Rows [begin, end): add the bias row, then the activation, one row at a time
+/* Rows [begin, end): the bias row, then the activation, one row at a time
  * so the row is still in cache for the second pass. */
 static void epilogue_rows(void *ctx, size_t begin, size_t end) {
     const epilogue_job *j = ctx;
-    size_t es = ag_dtype_size(j->dt);
-    for (size_t r = begin; r < end; r++) {
-        char *row = j->y + r * j->cols * es;
-        if (j->bias) {
-            if (j->dt == AG_F32) {
-                float *y = (float *)row;
-                const float *b = (const float *)j->bias;
-                for (size_t c = 0; c < j->cols; c++) y[c] += b[c];
-            } else {
-                double *y = (double *)row;
-                const double *b = (const double *)j->bias;
-                for (size_t c = 0; c < j->cols; c++) y[c] += b[c];
-            }
-        }
-        if (!(j->act == AG_AFFINE && j->p0 == 1 && j->p1 == 0)) {
-            /* One row is below every threading grain: ag_unary stays on this thread. */
-            ag_unary(j->act, j->dt, j->cols, row, row, j->p0, j->p1);
-        }
-    }
+    ag_gemm_apply_epilogue(j->dt, end - begin, j->cols, j->y + begin * j->cols * ag_dtype_size(j->dt), j->cols,
+                           &j->ep, begin, 0);
 }
 
 void ag_bias_activation(ag_dtype dt, size_t rows, size_t cols, void *y, const void *bias,
                         ag_unary_op act, double p0, double p1) {
-    epilogue_job job = {dt, cols, y, bias, act, p0, p1};
+    epilogue_job job = {dt, cols, y, {bias, act, p0, p1, NULL, 0}};
     size_t grain = cols ? AG_GRAIN_COSTLY / cols + 1 : rows;
     ag_parallel_for(rows, grain, epilogue_rows, &job);
 }

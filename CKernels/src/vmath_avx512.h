@@ -26,19 +26,28 @@ AG_V5 __m512 ag_w_set(float v) { return _mm512_set1_ps(v); }
         acc_;                                                               \
     })
 
-/* e^x for any x: x = n ln2 + r (ln2 in two parts), e^r = 1 + r p(r) with
- * ag_v_exp_poly's coefficients, scaled by 2^n with scalef. Clamping x to
+/* e^x for any x: e^r = 1 + r p(r) with ag_v_exp_poly's coefficients
+ * (ag_w_exp_reduced), scaled by 2^n with scalef. Clamping x to
  * [−104, 89] keeps n finite; NaN passes through (min/max return their second
  * operand on NaN, and scalef propagates it). */
-AG_V5 __m512 ag_w_exp(__m512 x) {
-    __m512 xc = _mm512_min_ps(ag_w_set(89.0f), _mm512_max_ps(ag_w_set(-104.0f), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, ag_w_set(1.44269504088896341f)),
+/* e^r for x = n ln2 + r (ln2 in two parts), with n: the reduction and
+ * polynomial every exp-based function here shares; 2^n is the caller's. */
+AG_V5 __m512 ag_w_exp_reduced(__m512 x, __m512 *n_out) {
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, ag_w_set(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, ag_w_set(0.693359375f), xc);
+    __m512 r = _mm512_fnmadd_ps(n, ag_w_set(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, ag_w_set(-2.12194440e-4f), r);
     __m512 p = AG_HORNER512(r, 0.9999997019767761f, 0.4999915063381195f, 0.1666763573884964f,
                             0.04189793020486832f, 0.008290314115583897f);
-    return _mm512_scalef_ps(_mm512_fmadd_ps(p, r, ag_w_set(1.0f)), n);
+    *n_out = n;
+    return _mm512_fmadd_ps(p, r, ag_w_set(1.0f));
+}
+
+AG_V5 __m512 ag_w_exp(__m512 x) {
+    __m512 xc = _mm512_min_ps(ag_w_set(89.0f), _mm512_max_ps(ag_w_set(-104.0f), x));
+    __m512 n;
+    __m512 er = ag_w_exp_reduced(xc, &n);
+    return _mm512_scalef_ps(er, n);
 }
 
 /* tanh: the odd polynomial of ag_v_tanh below |x| = 0.625, 1 − 2/(e^{2|x|} + 1)
@@ -94,13 +103,8 @@ AG_V5 __m512 ag_w_silu(__m512 x) {
     __mmask16 tail = _mm512_cmp_ps_mask(x, ag_w_set(-80.0f), _CMP_LT_OQ);
     if (__builtin_expect(tail != 0, 0)) {
         __m512 xc = _mm512_max_ps(x, ag_w_set(-150.0f));
-        __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, ag_w_set(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m512 r = _mm512_fnmadd_ps(n, ag_w_set(0.693359375f), xc);
-        r = _mm512_fnmadd_ps(n, ag_w_set(-2.12194440e-4f), r);
-        __m512 p = AG_HORNER512(r, 0.9999997019767761f, 0.4999915063381195f, 0.1666763573884964f,
-                                0.04189793020486832f, 0.008290314115583897f);
-        __m512 er = _mm512_fmadd_ps(p, r, ag_w_set(1.0f));
+        __m512 n;
+        __m512 er = ag_w_exp_reduced(xc, &n);
         y = _mm512_mask_blend_ps(tail, y, _mm512_scalef_ps(_mm512_mul_ps(xc, er), n));
     }
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, ag_w_set(-__builtin_inff()), _CMP_EQ_OQ), y,

@@ -49,29 +49,29 @@ static void set_blocking(ukernel *u, size_t es) {
     u->nc = nc;
 }
 
-/* The micro-kernel for a type at a level, with its blocking (computed once). */
-static const ukernel *pick(ag_dtype dt, int isa) {
-    static ukernel table[2][3];
-    static _Atomic int ready = 0;
-    if (!atomic_load_explicit(&ready, memory_order_acquire)) {
-        ukernel t[2][3] = {
-            {{4, 8, 0, 0, ukernel_f32_portable, NULL, "ours, portable 4x8"}, {0}, {0}},
-            {{4, 8, 0, 0, NULL, ukernel_f64_portable, "ours, portable 4x8"}, {0}, {0}},
-        };
+/* The micro-kernels by type and level, with their blocking, filled once. */
+static ukernel table[2][3];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void fill_table(void) {
+    table[0][0] = (ukernel){4, 8, 0, 0, ukernel_f32_portable, NULL, "ours, portable 4x8"};
+    table[1][0] = (ukernel){4, 8, 0, 0, NULL, ukernel_f64_portable, "ours, portable 4x8"};
 #if AG_X86
-        t[0][1] = (ukernel){6, 16, 0, 0, ukernel_f32_avx2, NULL, "ours, AVX2 6x16"};
-        t[0][2] = (ukernel){6, 64, 0, 0, ukernel_f32_avx512, NULL, "ours, AVX-512 6x64"};
-        t[1][1] = (ukernel){6, 8, 0, 0, NULL, ukernel_f64_avx2, "ours, AVX2 6x8"};
-        t[1][2] = (ukernel){6, 32, 0, 0, NULL, ukernel_f64_avx512, "ours, AVX-512 6x32"};
+    table[0][1] = (ukernel){6, 16, 0, 0, ukernel_f32_avx2, NULL, "ours, AVX2 6x16"};
+    table[0][2] = (ukernel){6, 64, 0, 0, ukernel_f32_avx512, NULL, "ours, AVX-512 6x64"};
+    table[1][1] = (ukernel){6, 8, 0, 0, NULL, ukernel_f64_avx2, "ours, AVX2 6x8"};
+    table[1][2] = (ukernel){6, 32, 0, 0, NULL, ukernel_f64_avx512, "ours, AVX-512 6x32"};
 #else
-        t[0][1] = t[0][2] = t[0][0];
-        t[1][1] = t[1][2] = t[1][0];
+    table[0][1] = table[0][2] = table[0][0];
+    table[1][1] = table[1][2] = table[1][0];
 #endif
-        for (int d = 0; d < 2; d++)
-            for (int i = 0; i < 3; i++) set_blocking(&t[d][i], d == 0 ? 4 : 8);
-        memcpy(table, t, sizeof table);  /* the same values whichever thread writes first */
-        atomic_store_explicit(&ready, 1, memory_order_release);
-    }
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < 3; i++) set_blocking(&table[d][i], d == 0 ? 4 : 8);
+}
+
+/* The micro-kernel for a type at a level. */
+static const ukernel *pick(ag_dtype dt, int isa) {
+    pthread_once(&table_once, fill_table);
     return &table[dt == AG_F64][isa < 0 ? 0 : (isa > 2 ? 2 : isa)];
 }
 

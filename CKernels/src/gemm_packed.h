@@ -2,7 +2,6 @@
 #ifndef AG_GEMM_PACKED_H
 #define AG_GEMM_PACKED_H
 
-#include <stdatomic.h>
 #include "ag_internal.h"
 #include "../include/ag_gemm.h"
 

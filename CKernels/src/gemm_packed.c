@@ -58,9 +58,9 @@ static void fill_table(void) {
     table[1][0] = (ukernel){4, 8, 0, 0, NULL, ukernel_f64_portable, "ours, portable 4x8"};
 #if AG_X86
     table[0][1] = (ukernel){6, 16, 0, 0, ukernel_f32_avx2, NULL, "ours, AVX2 6x16"};
-    table[0][2] = (ukernel){6, 64, 0, 0, ukernel_f32_avx512, NULL, "ours, AVX-512 6x64"};
+    table[0][2] = (ukernel){8, 32, 0, 0, ukernel_f32_avx512, NULL, "ours, AVX-512 8x32"};
     table[1][1] = (ukernel){6, 8, 0, 0, NULL, ukernel_f64_avx2, "ours, AVX2 6x8"};
-    table[1][2] = (ukernel){6, 32, 0, 0, NULL, ukernel_f64_avx512, "ours, AVX-512 6x32"};
+    table[1][2] = (ukernel){8, 16, 0, 0, NULL, ukernel_f64_avx512, "ours, AVX-512 8x16"};
 #else
     table[0][1] = table[0][2] = table[0][0];
     table[1][1] = table[1][2] = table[1][0];

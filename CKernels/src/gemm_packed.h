@@ -18,7 +18,7 @@ int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, 
 void ag_gemm_apply_epilogue(ag_dtype dt, size_t m, size_t n, void *c, size_t ldc,
                             const ag_gemm_epilogue *epilogue, size_t row, size_t col);
 
-/** The micro-kernel used at the active level, e.g. "ours, AVX-512 6x64". */
+/** The micro-kernel used at the active level, e.g. "ours, AVX-512 8x32". */
 const char *ag_gemm_packed_kernel_name(ag_dtype dt);
 
 #endif

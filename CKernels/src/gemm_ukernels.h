@@ -5,7 +5,8 @@
  * values of B as NV vectors and broadcasts the MR values of A into MR × NV
  * accumulators, which stay in registers. Included by gemm_packed.c only.
  *
- *   AVX-512  f32 6×64 (24 ZMM accumulators)   f64 6×32
+ *   AVX-512  f32 8×32 (16 ZMM accumulators)   f64 8×16
+ *            (8×32 beat 6×64, 8×48 and 12×32 in `autograd bench --filter gemm`)
  *   AVX2     f32 6×16 (12 YMM accumulators)   f64 6×8
  *   portable f32/f64 4×8 in scalars (the compiler vectorizes what it can)
  *
@@ -35,11 +36,11 @@
  * row of the tile (NR = NV·W). The loops have constant bounds so that the
  * compiler unrolls them and keeps acc in registers.
  */
-#define AG_SIMD_UKERNEL(NAME, ATTR, T, VT, W, NV, LOAD, STORE, SET1, FMA, MUL, ZERO)     \
+#define AG_SIMD_UKERNEL(NAME, ATTR, T, VT, MR_, W, NV, LOAD, STORE, SET1, FMA, MUL, ZERO)     \
     ATTR static void NAME(size_t k, const T *restrict a, const T *restrict b,            \
                           T *restrict c, size_t ldc, size_t mr, size_t nr,               \
                           T alpha, T beta) {                                             \
-        enum { MR = 6, NR = (NV) * (W) };                                                \
+        enum { MR = (MR_), NR = (NV) * (W) };                                           \
         VT acc[MR][NV];                                                                  \
         for (int r = 0; r < MR; r++)                                                     \
             for (int v = 0; v < (NV); v++) acc[r][v] = ZERO();                           \
@@ -68,16 +69,16 @@
     }
 
 #if AG_X86
-AG_SIMD_UKERNEL(ukernel_f32_avx512, AG_AVX512, float, __m512, 16, 4,
+AG_SIMD_UKERNEL(ukernel_f32_avx512, AG_AVX512, float, __m512, 8, 16, 2,
                 _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps,
                 _mm512_mul_ps, _mm512_setzero_ps)
-AG_SIMD_UKERNEL(ukernel_f64_avx512, AG_AVX512, double, __m512d, 8, 4,
+AG_SIMD_UKERNEL(ukernel_f64_avx512, AG_AVX512, double, __m512d, 8, 8, 2,
                 _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd,
                 _mm512_mul_pd, _mm512_setzero_pd)
-AG_SIMD_UKERNEL(ukernel_f32_avx2, AG_AVX2, float, __m256, 8, 2,
+AG_SIMD_UKERNEL(ukernel_f32_avx2, AG_AVX2, float, __m256, 6, 8, 2,
                 _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps,
                 _mm256_mul_ps, _mm256_setzero_ps)
-AG_SIMD_UKERNEL(ukernel_f64_avx2, AG_AVX2, double, __m256d, 4, 2,
+AG_SIMD_UKERNEL(ukernel_f64_avx2, AG_AVX2, double, __m256d, 6, 4, 2,
                 _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd,
                 _mm256_mul_pd, _mm256_setzero_pd)
 #endif

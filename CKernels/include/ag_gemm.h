@@ -30,8 +30,9 @@ ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k);
 
 /**
  * What ag_gemm runs for a plain m×n×k product (no transposes, alpha 1,
- * beta 0) at the active level: "OpenBLAS", "ours, small-matrix AVX2 6x16"
- * or our packed micro-kernel, e.g. "ours, AVX-512 6x64".
+ * beta 0) at the active level: "OpenBLAS", "ours, small-matrix AVX2 6x16",
+ * "ours, small-matrix AVX-512 8x32" or our packed micro-kernel, e.g.
+ * "ours, AVX-512 8x32".
  */
 const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k);
 

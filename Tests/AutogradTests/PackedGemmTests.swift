@@ -3,22 +3,26 @@ import CKernels
 import Foundation
 import Testing
 
-/// Our packed GEMM (gemm_packed.c) at every ISA level the CPU has, against a
-/// float64 triple loop: odd sizes, every transpose, padded leading
+/// Our packed GEMM (gemm_packed.c) at every ISA level the CPU has, and what
+/// ag_gemm picks itself (the small-matrix kernels where they apply), against
+/// a float64 triple loop: odd sizes, every transpose, padded leading
 /// dimensions, alpha and beta (beta = 0 must not read C, which holds NaN).
 @Suite("Packed GEMM")
 struct PackedGemmTests {
     static let levels = Kernels.ISA.allCases.filter { $0 <= Kernels.supportedISA }
 
-    /// (m, n, k): edges of every tile shape, a K beyond one KC block, and N beyond one NC block.
-    static let shapes = [(1, 1, 1), (7, 63, 65), (65, 7, 257), (13, 257, 63), (63, 1000, 7), (6, 64, 1100), (257, 65, 33)]
+    /// (m, n, k): edges of every tile shape (column remainders of 1–16 and
+    /// 17–31 lanes), a K beyond one KC block (and beyond the small AVX-512
+    /// kernel's K blocks of 256), and N beyond one NC block.
+    static let shapes = [(1, 1, 1), (7, 63, 65), (65, 7, 257), (13, 257, 63), (63, 1000, 7), (6, 64, 1100),
+                         (257, 65, 33), (9, 20, 300)]
 
     @Test(arguments: levels, [DType.float32, .float64])
     func matchesTheTripleLoop(_ isa: Kernels.ISA, _ dtype: DType) {
         for (m, n, k) in Self.shapes {
             var rng = RandomGenerator(seed: UInt64(m * 1_000_003 + n * 1009 + k))
             for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
-                for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0)] {
+                for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0)] { for impl in [AG_GEMM_OWN, AG_GEMM_AUTO] {
                     let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5
                     let a = Tensor.randn([(transA ? k : m) * lda], using: &rng).scalars
                     let b = Tensor.randn([(transB ? n : k) * ldb], using: &rng).scalars
@@ -33,7 +37,7 @@ struct PackedGemmTests {
                             expected[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c0[i * ldc + j])
                         }
                     }
-                    let got = run(isa, dtype, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta,
+                    let got = run(impl, isa, dtype, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta,
                                   beta == 0 ? c0.indices.map { $0 % ldc < n ? .nan : c0[$0] } : c0, ldc)
                     let tolerance = dtype == .float32 ? 2e-5 * Double(k).squareRoot() : 1e-12 * Double(k)
                     var worst = 0.0
@@ -46,8 +50,8 @@ struct PackedGemmTests {
                             Issue.record("\(isa) \(dtype) (\(m), \(n), \(k)): padding column \(j) of row \(i) was written")
                         }
                     }
-                    #expect(worst <= tolerance, "\(isa) \(dtype) (\(m), \(n), \(k)) tA \(transA) tB \(transB) α \(alpha) β \(beta): error \(worst)")
-                }
+                    #expect(worst <= tolerance, "\(impl) \(isa) \(dtype) (\(m), \(n), \(k)) tA \(transA) tB \(transB) α \(alpha) β \(beta): error \(worst)")
+                } }
             }
         }
     }
@@ -121,8 +125,8 @@ struct PackedGemmTests {
         #expect(Array(two[(i * 63)..<(i * 63 + 63)]) == single.scalars)
     }
 
-    /// Runs ag_gemm_with(AG_GEMM_OWN) at one level, in the type, and reads C back as Double.
-    private func run(_ isa: Kernels.ISA, _ dtype: DType, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+    /// Runs ag_gemm_with(impl) at one level, in the type, and reads C back as Double.
+    private func run(_ impl: ag_gemm_impl, _ isa: Kernels.ISA, _ dtype: DType, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                      _ alpha: Double, _ a: [Double], _ lda: Int, _ b: [Double], _ ldb: Int, _ beta: Double,
                      _ c: [Double], _ ldc: Int) -> [Double] {
         func call<T: BinaryFloatingPoint>(_ type: T.Type, _ dt: ag_dtype) -> [Double] {
@@ -132,7 +136,7 @@ struct PackedGemmTests {
                 b.withUnsafeBytes { pb in
                     c.withUnsafeMutableBytes { pc in
                         Kernels.withISA(isa) {
-                            ag_gemm_with(AG_GEMM_OWN, dt, transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k),
+                            ag_gemm_with(impl, dt, transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k),
                                          alpha, pa.baseAddress, Int64(lda), pb.baseAddress, Int64(ldb), beta,
                                          pc.baseAddress, Int64(ldc))
                         }

@@ -25,29 +25,38 @@ ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
     return ag_isa() >= AG_ISA_AVX512 ? AG_GEMM_OWN : AG_GEMM_BLAS;
 }
 
-/* Whether a product takes a small-matrix kernel: float32, alpha 1, beta 0,
- * K within the kernel's stack panel. At AVX2, B not transposed and at most
- * AG_SMALL_GEMM_MAX multiply-adds. At AVX-512 the kernel reads B under lane
- * masks and gathers a transposed B itself, so it takes all four transposes,
- * up to AG_SMALL_GEMM_MAX_AVX512 multiply-adds: there it runs at 90–97% of
- * the peak, the packed kernel at 80–85% (its packing costs more than it
- * saves while B fits in L2); above, the packed kernel wins (`autograd bench
- * --filter gemm`: 512³ 505 vs 460 GFLOP/s, 1024³ 400 vs 445). */
-#define AG_SMALL_GEMM_MAX_AVX512 ((int64_t)512 * 512 * 512)
-static int takes_small_kernel(ag_dtype dt, int trans_b, int64_t m, int64_t n, int64_t k, double alpha, double beta) {
+/* Whether a product takes a small-matrix kernel: float32, alpha 1, beta 0.
+ * At AVX2: B not transposed, K within the kernel's stack panel and at most
+ * AG_SMALL_GEMM_MAX multiply-adds. At AVX-512 the kernel reads A in place and
+ * B as 32-column strips that every row of A reuses, so it wins (90–97% of
+ * the peak where the packed kernel reaches 80–85%) while B fits in L2 and,
+ * unless it is gathered from a transposed B, the rows of B one K block
+ * spans lie within half of L2; spread wider, the strip's rows miss the
+ * TLB and the prefetcher and the packed kernel wins. Measured with a C loop
+ * on both kernels, medians of 7 alternating runs (GFLOP/s, small vs packed):
+ * 512³ 434 vs 410, 64×784·(784×256)ᵀ 323 vs 267, 256×784×64 with Aᵀ 460 vs
+ * 370; 1024×1024×256 378 vs 432 (256 rows of B 4 KB apart), 256×1024×1024
+ * 347 vs 410 (B of 4 MB). */
+static int takes_small_kernel(ag_dtype dt, int trans_b, int64_t m, int64_t n, int64_t k, int64_t ldb,
+                              double alpha, double beta) {
 #if AG_X86
     if (dt != AG_F32 || alpha != 1 || beta != 0 || k <= 0) return 0;
     int isa = ag_isa();
-    if (isa >= AG_ISA_AVX512) return m * n * k <= AG_SMALL_GEMM_MAX_AVX512;
+    if (isa >= AG_ISA_AVX512) {
+        size_t l2 = ag_gemm_l2_bytes();
+        int64_t block_rows = k < AG_SMALL_GEMM_AVX512_KB ? k : AG_SMALL_GEMM_AVX512_KB;
+        return (size_t)(k * n) * sizeof(float) <= l2 &&
+               (trans_b || (size_t)(block_rows * ldb) * sizeof(float) <= l2 / 2);
+    }
     return isa >= AG_ISA_AVX2 && !trans_b && k <= AG_SMALL_GEMM_MAX_K && m * n * k <= AG_SMALL_GEMM_MAX;
 #else
-    (void)dt; (void)trans_b; (void)m; (void)n; (void)k; (void)alpha; (void)beta;
+    (void)dt; (void)trans_b; (void)m; (void)n; (void)k; (void)ldb; (void)alpha; (void)beta;
     return 0;
 #endif
 }
 
 const char *ag_gemm_describe(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
-    if (takes_small_kernel(dt, 0, m, n, k, 1, 0))
+    if (takes_small_kernel(dt, 0, m, n, k, n, 1, 0))
         return ag_isa() >= AG_ISA_AVX512 ? "ours, small-matrix AVX-512 8x32" : "ours, small-matrix AVX2 6x16";
     if (ag_gemm_choice(dt, m, n, k) == AG_GEMM_OWN) return ag_gemm_packed_kernel_name(dt);
     return "OpenBLAS";
@@ -87,7 +96,7 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
                         double beta, void *c, int64_t ldc, const ag_gemm_epilogue *ep) {
     if (m == 0 || n == 0) return;
 #if AG_X86
-    if (impl == AG_GEMM_AUTO && takes_small_kernel(dt, trans_b, m, n, k, alpha, beta)) {
+    if (impl == AG_GEMM_AUTO && takes_small_kernel(dt, trans_b, m, n, k, ldb, alpha, beta)) {
         if (ag_isa() >= AG_ISA_AVX512)
             ag_sgemm_small_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
         else

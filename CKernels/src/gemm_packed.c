@@ -35,10 +35,11 @@ static size_t cache_bytes(int name, size_t fallback) {
     return v > 0 ? (size_t)v : fallback;
 }
 
+/* L1 and L2 data cache sizes, read once with the table below. */
+static size_t l1, l2;
+
 /* KC and NC for a micro-kernel, from the L1 and L2 sizes. */
 static void set_blocking(ukernel *u, size_t es) {
-    size_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
-    size_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
     size_t kc = l1 / (4 * u->mr * es) / 8 * 8;
     if (kc < 64) kc = 64;
     if (kc > 1024) kc = 1024;
@@ -54,6 +55,8 @@ static ukernel table[2][3];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void fill_table(void) {
+    l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
+    l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
     table[0][0] = (ukernel){4, 8, 0, 0, ukernel_f32_portable, NULL, "ours, portable 4x8"};
     table[1][0] = (ukernel){4, 8, 0, 0, NULL, ukernel_f64_portable, "ours, portable 4x8"};
 #if AG_X86
@@ -76,6 +79,11 @@ static const ukernel *pick(ag_dtype dt, int isa) {
 }
 
 const char *ag_gemm_packed_kernel_name(ag_dtype dt) { return pick(dt, ag_isa())->name; }
+
+size_t ag_gemm_l2_bytes(void) {
+    pthread_once(&table_once, fill_table);
+    return l2;
+}
 
 /* The packing buffers are per thread and freed when their thread exits:
  * a pthread key's destructor gets the thread's buffer. */

@@ -18,6 +18,9 @@ int ag_gemm_packed(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, 
 void ag_gemm_apply_epilogue(ag_dtype dt, size_t m, size_t n, void *c, size_t ldc,
                             const ag_gemm_epilogue *epilogue, size_t row, size_t col);
 
+/** The L2 cache size the blocking is chosen for, in bytes (as the system reports it). */
+size_t ag_gemm_l2_bytes(void);
+
 /** The micro-kernel used at the active level, e.g. "ours, AVX-512 8x32". */
 const char *ag_gemm_packed_kernel_name(ag_dtype dt);
 

@@ -8,8 +8,7 @@
  * 8×32 tile of C. A is read in place, and so is B when it is not
  * transposed: a column remainder is read and written under a lane mask, so
  * no copy is needed. A transposed B is first gathered, k-major, into a
- * stack panel 32 columns wide. Beyond about 512³ multiply-adds the packed
- * kernel (gemm_packed.c) wins: B's rows are then too far apart.
+ * stack panel 32 columns wide. gemm.c says when it beats the packed kernel.
  */
 #ifndef AG_GEMM_SMALL_AVX512_H
 #define AG_GEMM_SMALL_AVX512_H

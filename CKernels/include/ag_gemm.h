@@ -47,9 +47,12 @@ typedef struct {
 
 /**
  * C = act(op(A) · op(B) + bias + residual): a fully connected layer's forward in one
- * call. With our packed kernel the epilogue runs on each strip of C (MR rows
- * of an NC-column block) as soon as its last K block is done, while it is
- * still in cache; with OpenBLAS, on each thread's slab after its product.
+ * call. The small AVX-512 kernel applies it to each tile in registers before
+ * the tile's last store (for the activations it has in vector form: affine,
+ * ReLU, leaky ReLU, exp, tanh, sigmoid, GELU, SiLU); our packed kernel on
+ * each strip of C (MR rows of an NC-column block) as soon as its last K
+ * block is done, while it is still in cache; with OpenBLAS, on each
+ * thread's slab after its product.
  */
 void ag_gemm_fused(ag_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                    const void *a, int64_t lda, const void *b, int64_t ldb, void *c, int64_t ldc,

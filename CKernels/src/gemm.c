@@ -97,10 +97,14 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
     if (m == 0 || n == 0) return;
 #if AG_X86
     if (impl == AG_GEMM_AUTO && takes_small_kernel(dt, trans_b, m, n, k, ldb, alpha, beta)) {
-        if (ag_isa() >= AG_ISA_AVX512)
-            ag_sgemm_small_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-        else
+        if (ag_isa() >= AG_ISA_AVX512) {
+            /* The epilogue goes into the kernel's stores when it can apply the activation there. */
+            int in_store = ep && ag_sgemm_store_has(ep->act);
+            ag_sgemm_small_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, in_store ? ep : NULL);
+            if (in_store) return;
+        } else {
             ag_sgemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+        }
         if (ep) ag_gemm_apply_epilogue(dt, (size_t)m, (size_t)n, c, (size_t)ldc, ep, 0, 0);
         return;
     }

@@ -72,12 +72,23 @@ struct PackedGemmTests {
         #expect(product(1) == product(2))
     }
 
+    /// The activations a fused epilogue is checked with: those the AVX-512
+    /// kernels apply in registers and one (softplus) applied after the product.
+    /// (op, p0, p1, reference).
+    static let epilogueActivations: [(ag_unary_op, Double, Double, @Sendable (Double) -> Double)] = [
+        (AG_TANH, 0, 0, { Foundation.tanh($0) }), (AG_RELU, 0, 0, { Swift.max($0, 0) }),
+        (AG_LEAKY_RELU, 0.1, 0, { $0 > 0 ? $0 : 0.1 * $0 }), (AG_SIGMOID, 0, 0, { 1 / (1 + Foundation.exp(-$0)) }),
+        (AG_GELU, 0, 0, { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }),
+        (AG_SILU, 0, 0, { $0 / (1 + Foundation.exp(-$0)) }), (AG_AFFINE, 1, 0, { $0 }),
+        (AG_AFFINE, 0.5, 0.25, { 0.5 * $0 + 0.25 }), (AG_SOFTPLUS, 1, 20, { Foundation.log1p(Foundation.exp($0)) }),
+    ]
+
     /// ag_gemm_fused (a Linear layer's forward, with a residual): act(x·wᵀ +
     /// bias + residual) at every level, on one and two threads (row and
-    /// column slabs shift the bias and the residual).
+    /// column slabs shift the bias and the residual), for each activation.
     @Test(arguments: levels)
     func fusedEpilogueMatchesProductThenBiasAndActivation(_ isa: Kernels.ISA) {
-        for (m, n, k) in [(5, 300, 70), (300, 130, 90), (97, 1000, 33)] {
+        for (m, n, k) in [(5, 300, 70), (300, 130, 90), (97, 1000, 33), (9, 20, 600)] {
             var rng = RandomGenerator(seed: UInt64(m + n + k))
             let x = Tensor.randn([m, k], using: &rng), w = Tensor.randn([n, k], using: &rng)
             let bias = Tensor.randn([n], using: &rng)
@@ -85,28 +96,35 @@ struct PackedGemmTests {
             let residual = Tensor.randn([m * ldr], using: &rng).scalars
             let rf = residual.map(Float.init)
             let (xs, ws, bs) = (x.scalars, w.scalars, bias.scalars)
-            for threads in [1, 2] {
-                var y = [Float](repeating: .nan, count: m * n)
-                let xf = xs.map(Float.init), wf = ws.map(Float.init), bf = bs.map(Float.init)
-                bf.withUnsafeBytes { pb in rf.withUnsafeBytes { pr in
-                    var epilogue = ag_gemm_epilogue(bias: pb.baseAddress, act: AG_TANH, p0: 0, p1: 0,
-                                                    residual: pr.baseAddress, ldr: Int64(ldr))
-                    Kernels.withISA(isa) {
-                        Kernels.withThreadCount(threads) {
-                            ag_gemm_fused(AG_F32, 0, 1, Int64(m), Int64(n), Int64(k), xf, Int64(k), wf, Int64(k),
-                                          &y, Int64(n), &epilogue)
-                        }
-                    }
-                } }
-                var worst = 0.0
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var s = bs[j] + residual[i * ldr + j]
-                        for p in 0..<k { s += xs[i * k + p] * ws[j * k + p] }
-                        worst = Swift.max(worst, Swift.abs(Double(y[i * n + j]) - Foundation.tanh(s)))
-                    }
+            var sums = [Double](repeating: 0, count: m * n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = bs[j] + residual[i * ldr + j]
+                    for p in 0..<k { s += xs[i * k + p] * ws[j * k + p] }
+                    sums[i * n + j] = s
                 }
-                #expect(worst < 1e-5, "\(isa) (\(m), \(n), \(k)) on \(threads) threads: error \(worst)")
+            }
+            for (act, p0, p1, f) in Self.epilogueActivations {
+                for threads in [1, 2] {
+                    var y = [Float](repeating: .nan, count: m * n)
+                    let xf = xs.map(Float.init), wf = ws.map(Float.init), bf = bs.map(Float.init)
+                    bf.withUnsafeBytes { pb in rf.withUnsafeBytes { pr in
+                        var epilogue = ag_gemm_epilogue(bias: pb.baseAddress, act: act, p0: p0, p1: p1,
+                                                        residual: pr.baseAddress, ldr: Int64(ldr))
+                        Kernels.withISA(isa) {
+                            Kernels.withThreadCount(threads) {
+                                ag_gemm_fused(AG_F32, 0, 1, Int64(m), Int64(n), Int64(k), xf, Int64(k), wf, Int64(k),
+                                              &y, Int64(n), &epilogue)
+                            }
+                        }
+                    } }
+                    var worst = 0.0
+                    for (i, s) in sums.enumerated() {
+                        worst = Swift.max(worst, Swift.abs(Double(y[i]) - f(s)) / (1 + Swift.abs(f(s))))
+                    }
+                    #expect(worst < 2e-5 * Double(k).squareRoot(),
+                            "\(act) \(isa) (\(m), \(n), \(k)) on \(threads) threads: error \(worst)")
+                }
             }
         }
     }

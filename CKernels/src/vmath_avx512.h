@@ -75,6 +75,45 @@ AG_V5 __m512 ag_w_sigmoid(__m512 x) {
     return _mm512_mask_blend_ps(tail, r, e);
 }
 
+/* σ for |x| ≤ 87 only (no clamp, no tail): e^{−x} is then a normal float. */
+AG_V5 __m512 ag_w_sigmoid_core(__m512 x) {
+    __m512 n;
+    __m512 er = ag_w_exp_reduced(_mm512_xor_ps(x, ag_w_set(-0.0f)), &n);
+    return _mm512_div_ps(ag_w_set(1.0f), _mm512_add_ps(ag_w_set(1.0f), _mm512_scalef_ps(er, n)));
+}
+
+/* The lanes the core can't take: |x| > 87, or NaN. */
+AG_V5 __mmask16 ag_w_sigmoid_outside(__m512 x) {
+    return _mm512_cmp_ps_mask(_mm512_abs_ps(x), ag_w_set(87.0f), _CMP_NLE_UQ);
+}
+
+/* σ over the first n − n % 64 floats, four vectors a step: the core on all
+ * four while their ranges are checked, one branch for the four (redone by
+ * ag_w_sigmoid when a lane is outside), as the AVX2 kernel does. Returns how
+ * many it did. */
+AG_AVX512 static inline size_t ag_w_sigmoid_blocks(size_t n, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+        __m512 c = _mm512_loadu_ps(x + i + 32), d = _mm512_loadu_ps(x + i + 48);
+        __m512 ra = ag_w_sigmoid_core(a), rb = ag_w_sigmoid_core(b);
+        __m512 rc = ag_w_sigmoid_core(c), rd = ag_w_sigmoid_core(d);
+        __mmask16 out = ag_w_sigmoid_outside(a) | ag_w_sigmoid_outside(b) | ag_w_sigmoid_outside(c) |
+                        ag_w_sigmoid_outside(d);
+        if (__builtin_expect(out != 0, 0)) {
+            ra = ag_w_sigmoid(a);
+            rb = ag_w_sigmoid(b);
+            rc = ag_w_sigmoid(c);
+            rd = ag_w_sigmoid(d);
+        }
+        _mm512_storeu_ps(y + i, ra);
+        _mm512_storeu_ps(y + i + 16, rb);
+        _mm512_storeu_ps(y + i + 32, rc);
+        _mm512_storeu_ps(y + i + 48, rd);
+    }
+    return i;
+}
+
 /* GELU x Φ(x), as ag_v_gelu: erfc(|x|/√2) = t e^{−x²/2 + P(t)} with
  * t = 1/(1 + |x|/(2√2)), x² split exactly so large |x| keeps its digits. */
 AG_V5 __m512 ag_w_gelu(__m512 input) {
@@ -127,6 +166,12 @@ AG_AVX512 static inline int ag_vmath512_f32(ag_unary_op op, size_t n, const floa
             _mm512_mask_storeu_ps(y + i, m_, F(_mm512_maskz_loadu_ps(m_, x + i)));       \
         }                                                                                \
         return 1;                                                                        \
+    }
+    if (op == AG_SIGMOID) {
+        size_t done = ag_w_sigmoid_blocks(n, x, y);
+        x += done;
+        y += done;
+        n -= done;
     }
     switch (op) {
     case AG_EXP: AG_VMATH512_LOOP(ag_w_exp)

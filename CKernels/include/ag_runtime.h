@@ -28,6 +28,21 @@ int ag_isa_supported(void);
  */
 int ag_isa(void);
 
+/**
+ * The vector width, in bits, at which this CPU's floating-point pipes
+ * complete an FMA per cycle: 512 on CPUs that run AVX-512 at full rate
+ * (AMD Zen 5, Intel Xeon since Skylake-SP), 256 on AMD Zen 4, which splits
+ * each 512-bit operation in two, and on AVX2-only CPUs; 128 otherwise.
+ */
+int ag_fma_datapath_bits(void);
+
+/**
+ * Float32 FLOP per cycle per core at the active level: two FMA pipes of
+ * the narrower of the level's vector width and ag_fma_datapath_bits() (64
+ * at AVX-512 on Zen 5, 32 on Zen 4 and at AVX2, 16 portable).
+ */
+int ag_f32_flops_per_cycle(void);
+
 /** Sets the process-wide level, clamped to what the CPU supports. */
 void ag_set_isa(int level);
 

@@ -16,13 +16,23 @@
  * loop timing both on 32³, 64³ and 128³). */
 #define AG_SMALL_GEMM_MAX ((int64_t)80 * 80 * 80)
 
-/* Ours where it wins in `autograd bench` on the machines here: at AVX-512
- * (1.3–1.8× OpenBLAS's AVX2 kernels from 64³ up, f32 and f64); at AVX2
+/* Whether AVX-512 runs at twice AVX2's FLOP per cycle here (not on Zen 4,
+ * which splits each 512-bit operation in two). */
+static int avx512_full_rate(void) {
+    return ag_isa() >= AG_ISA_AVX512 && ag_fma_datapath_bits() >= 512;
+}
+
+/* Ours where it wins in `autograd bench` on the machines here: at
+ * full-rate AVX-512 (Zen 5: 1.3–1.8× OpenBLAS's AVX2 kernels from 64³ up,
+ * f32 and f64). Where AVX-512 runs at AVX2's rate (Zen 4), OpenBLAS's
+ * Haswell kernels are ahead of our packed 8×32 one on large products
+ * (1024³: 184 against 162 GFLOP/s on two threads, 94 against 82 on one;
+ * f64 99 against 86), so only the small kernel stays ours there. At AVX2
  * OpenBLAS's kernels are a few percent ahead of our 6×16 one, and at the
  * portable level much further, so it takes those. */
 ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
     (void)dt; (void)m; (void)n; (void)k;
-    return ag_isa() >= AG_ISA_AVX512 ? AG_GEMM_OWN : AG_GEMM_BLAS;
+    return avx512_full_rate() ? AG_GEMM_OWN : AG_GEMM_BLAS;
 }
 
 /* Whether a product takes a small-matrix kernel: float32, alpha 1, beta 0.
@@ -36,7 +46,11 @@ ag_gemm_impl ag_gemm_choice(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
  * on both kernels, medians of 7 alternating runs (GFLOP/s, small vs packed):
  * 512³ 434 vs 410, 64×784·(784×256)ᵀ 323 vs 267, 256×784×64 with Aᵀ 460 vs
  * 370; 1024×1024×256 378 vs 432 (256 rows of B 4 KB apart), 256×1024×1024
- * 347 vs 410 (B of 4 MB). */
+ * 347 vs 410 (B of 4 MB). Where AVX-512 runs at half rate (Zen 4) the
+ * kernel still beats OpenBLAS's AVX2 one while B fills at most a quarter of
+ * L2 (`autograd bench --filter gemm`, AVX-512 against AUTOGRAD_ISA=avx2,
+ * medians of 3: 256³ 198 vs 181 GFLOP/s, 128³ 171 vs 121, 64³ 117 vs 72)
+ * and loses beyond (512³, B of half of L2: 165 vs 195). */
 static int takes_small_kernel(ag_dtype dt, int trans_b, int64_t m, int64_t n, int64_t k, int64_t ldb,
                               double alpha, double beta) {
 #if AG_X86
@@ -45,7 +59,8 @@ static int takes_small_kernel(ag_dtype dt, int trans_b, int64_t m, int64_t n, in
     if (isa >= AG_ISA_AVX512) {
         size_t l2 = ag_gemm_l2_bytes();
         int64_t block_rows = k < AG_SMALL_GEMM_AVX512_KB ? k : AG_SMALL_GEMM_AVX512_KB;
-        return (size_t)(k * n) * sizeof(float) <= l2 &&
+        size_t b_limit = ag_fma_datapath_bits() >= 512 ? l2 : l2 / 4;
+        return (size_t)(k * n) * sizeof(float) <= b_limit &&
                (trans_b || (size_t)(block_rows * ldb) * sizeof(float) <= l2 / 2);
     }
     return isa >= AG_ISA_AVX2 && !trans_b && k <= AG_SMALL_GEMM_MAX_K && m * n * k <= AG_SMALL_GEMM_MAX;
@@ -131,7 +146,9 @@ static void gemm_serial(ag_gemm_impl impl, ag_dtype dt, int trans_a, int trans_b
 #define AG_GEMM_PARALLEL_MIN ((int64_t)96 * 96 * 96)
 #define AG_GEMM_PARALLEL_MIN_OWN ((int64_t)64 * 64 * 64)
 static int64_t parallel_min(ag_dtype dt, int64_t m, int64_t n, int64_t k) {
-    return ag_gemm_choice(dt, m, n, k) == AG_GEMM_OWN ? AG_GEMM_PARALLEL_MIN_OWN : AG_GEMM_PARALLEL_MIN;
+    int ours = ag_gemm_choice(dt, m, n, k) == AG_GEMM_OWN ||
+               (ag_isa() >= AG_ISA_AVX512 && takes_small_kernel(dt, 0, m, n, k, n, 1, 0));
+    return ours ? AG_GEMM_PARALLEL_MIN_OWN : AG_GEMM_PARALLEL_MIN;
 }
 
 typedef struct {

@@ -62,6 +62,48 @@ int ag_isa_supported(void) {
 #endif
 }
 
+#if AG_X86
+#include <cpuid.h>
+
+/* AMD's family 0x19 (Zen 3 and Zen 4; only Zen 4 has AVX-512) runs each
+ * 512-bit operation as two halves on 256-bit pipes. Which other CPUs do so
+ * (Intel parts with one 512-bit FMA port) CPUID does not say: they count as
+ * full width. */
+static int splits_512bit_ops(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return 0;
+    /* "AuthenticAMD" in EBX, EDX, ECX. */
+    if (ebx != 0x68747541u || edx != 0x69746e65u || ecx != 0x444d4163u) return 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    unsigned family = (eax >> 8) & 0xF;
+    if (family == 0xF) family += (eax >> 20) & 0xFF;
+    return family == 0x19;
+}
+#endif
+
+int ag_fma_datapath_bits(void) {
+#if AG_X86
+    static _Atomic int bits = 0;
+    int b = atomic_load_explicit(&bits, memory_order_relaxed);
+    if (b) return b;
+    int top = ag_isa_supported();
+    b = top >= AG_ISA_AVX512 ? (splits_512bit_ops() ? 256 : 512) : top >= AG_ISA_AVX2 ? 256 : 128;
+    atomic_store(&bits, b);
+    return b;
+#else
+    return 128;
+#endif
+}
+
+int ag_f32_flops_per_cycle(void) {
+    int level = ag_isa();
+    int width = level >= AG_ISA_AVX512 ? 512 : level >= AG_ISA_AVX2 ? 256 : 128;
+    int bits = ag_fma_datapath_bits();
+    if (bits < width) width = bits;
+    /* Two pipes, each an FMA (two FLOP) per float32 lane. */
+    return 2 * 2 * width / 32;
+}
+
 static int clamp_isa(int level) {
     int top = ag_isa_supported();
     if (level < AG_ISA_PORTABLE) level = AG_ISA_PORTABLE;

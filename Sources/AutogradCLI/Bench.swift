@@ -42,7 +42,8 @@ struct Bench: ParsableCommand {
         var runner = Runner(repetitions: repetitions, json: json, machine: machine)
         if !json {
             print("machine: \(Kernels.threadCount) threads, clock ≈ \(Fmt.fixed(machine.clockHz / 1e9, 2)) GHz, "
-                  + "ISA \(machine.isa) (\(Int(machine.flopsPerCycle)) f32 FLOP/cycle/core; CPU has \(Kernels.supportedISA)), "
+                  + "ISA \(machine.isa) (\(Int(machine.flopsPerCycle)) f32 FLOP/cycle/core; CPU has \(Kernels.supportedISA) "
+                  + "on \(machine.datapathBits)-bit FMA pipes), "
                   + "peak ≈ \(Fmt.fixed(machine.peakFlops / 1e9, 1)) GFLOP/s (f32), "
                   + "memcpy \(Fmt.fixed(machine.memcpyBytesPerSecond / 1e9, 1)) GB/s (1 thread), "
                   + "copy \(Fmt.fixed(machine.copyBytesPerSecond / 1e9, 1)) GB/s, read \(Fmt.fixed(machine.readBytesPerSecond / 1e9, 1)) GB/s (all threads)")
@@ -71,15 +72,13 @@ struct Machine {
     let readBytesPerSecond: Double
     /// The kernels' instruction set in this run.
     var isa: Kernels.ISA { Kernels.isa }
-    /// Single-precision FLOP per cycle per core at that level, counting two
-    /// FMA pipes of the full vector width (two SSE mul/add pipes when portable).
-    var flopsPerCycle: Double {
-        switch isa {
-        case .portable: 16
-        case .avx2: 32
-        case .avx512: 64
-        }
-    }
+    /// Single-precision FLOP per cycle per core at that level: two FMA pipes
+    /// of the level's vector width, or of the CPU's datapath where that is
+    /// narrower (AMD Zen 4 runs AVX-512 on 256-bit pipes), two SSE pipes
+    /// when portable.
+    var flopsPerCycle: Double { Double(ag_f32_flops_per_cycle()) }
+    /// The vector width of the CPU's FMA pipes, in bits.
+    var datapathBits: Int { Int(ag_fma_datapath_bits()) }
     /// Float32 peak of `threads` cores; float64's is half.
     var peakFlops: Double { Double(threads) * flopsPerCycle * clockHz }
 

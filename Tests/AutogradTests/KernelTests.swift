@@ -48,6 +48,21 @@ struct KernelTests {
         }
     }
 
+    /// The FLOP per cycle the benchmark's peak uses follow the active level,
+    /// capped by the CPU's FMA datapath (256 bits on Zen 4 even at AVX-512).
+    @Test func flopsPerCycleFollowTheLevelAndTheDatapath() {
+        let bits = Int(ag_fma_datapath_bits())
+        #expect([128, 256, 512].contains(bits))
+        #expect(Kernels.withISA(.portable) { ag_f32_flops_per_cycle() } == 16)
+        if Kernels.supportedISA >= .avx2 {
+            #expect(bits >= 256)
+            #expect(Kernels.withISA(.avx2) { ag_f32_flops_per_cycle() } == 32)
+        }
+        if Kernels.supportedISA == .avx512 {
+            #expect(Kernels.withISA(.avx512) { Int(ag_f32_flops_per_cycle()) } == bits / 8)
+        }
+    }
+
     /// The SIMD choice of withSIMD holds for this thread and the kernel
     /// threads working for it, and no other thread.
     @Test func simdChoiceIsScopedToTheThread() {

@@ -18,5 +18,6 @@
 #include "ag_optim.h"
 #include "ag_index.h"
 #include "ag_blas.h"
+#include "ag_conv.h"
 
 #endif

@@ -1,0 +1,225 @@
+/* 2-D convolution by image and group as GEMMs on column matrices (im2col),
+ * or on the input itself for a 1×1 kernel of stride 1 without padding.
+ *
+ * Two ways to use the threads. With at least as many images as threads
+ * (and an even split, or four images a thread), each thread takes whole
+ * images with its own column buffer and runs its GEMMs on one thread: no
+ * synchronisation inside a batch. Otherwise the images run one after the
+ * other, each GEMM split over the pool and im2col/col2im split by rows. */
+#include <string.h>
+#include "../include/ag_conv.h"
+#include "../include/ag_gemm.h"
+#include "ag_internal.h"
+
+#define T float
+#define SFX f32
+#include "conv_impl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "conv_impl.h"
+#undef T
+#undef SFX
+
+static int is_pointwise(const ag_conv2d_desc *d) {
+    return d->r == 1 && d->s == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_h == 0 && d->pad_w == 0 &&
+           d->oh == d->h && d->ow == d->w;
+}
+
+static size_t column_elems(const ag_conv2d_desc *d) {
+    if (is_pointwise(d)) return 0;
+    return (size_t)((d->c / d->groups) * d->r * d->s) * (size_t)(d->oh * d->ow);
+}
+
+static size_t weight_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * (d->c / d->groups) * d->r * d->s); }
+
+/* Scratch of one thread slot when threads take whole images: a column
+ * buffer and a partial weight gradient. */
+static size_t slot_elems(const ag_conv2d_desc *d) { return column_elems(d) + weight_elems(d); }
+
+static int images_per_thread_pays(const ag_conv2d_desc *d, int threads) {
+    return threads >= 2 && d->n >= threads && (d->n % threads == 0 || d->n >= 4 * (int64_t)threads);
+}
+
+size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads) {
+    size_t serial = column_elems(d);
+    if (!images_per_thread_pays(d, threads)) return serial;
+    size_t slots = (size_t)(threads < d->n ? threads : d->n);
+    return slots * slot_elems(d);
+}
+
+/* How many slots a call runs: 1 for the image-by-image way. */
+static int slot_count(const ag_conv2d_desc *d, size_t ws_elems) {
+    int threads = ag_num_threads();
+    if (!images_per_thread_pays(d, threads)) return 1;
+    size_t per = slot_elems(d);
+    size_t fit = per ? ws_elems / per : (size_t)threads;
+    int slots = (int)(fit < (size_t)threads ? fit : (size_t)threads);
+    if (slots > d->n) slots = (int)d->n;
+    return slots >= 2 ? slots : 1;
+}
+
+typedef enum { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT } conv_pass;
+
+typedef struct {
+    ag_dtype dt;
+    const ag_conv2d_desc *d;
+    conv_pass pass;
+    const char *in;   /* x (forward, backward-weight) or dy (backward-data) */
+    const char *w;    /* w, or dy for backward-weight */
+    char *out;        /* y, dx or dw */
+    char *ws;
+    int slots;
+    int serial;       /* image by image: split the rows, not the images */
+    int64_t image;    /* the image being done, image by image */
+} conv_job;
+
+static void im2col_rows(void *ctx, size_t begin, size_t end);
+static void col2im_channels(void *ctx, size_t begin, size_t end);
+
+/* The column matrix of image b's group g (or the input itself when pointwise). */
+static const char *columns(conv_job *j, const char *x_bg, char *col) {
+    const ag_conv2d_desc *d = j->d;
+    if (is_pointwise(d)) return x_bg;
+    int64_t rows = (d->c / d->groups) * d->r * d->s;
+    if (j->serial) {
+        j->in = x_bg;  /* read by im2col_rows */
+        j->ws = col;
+        size_t grain = AG_GRAIN_CHEAP / (size_t)(d->oh * d->ow) + 1;
+        ag_parallel_for((size_t)rows, grain, im2col_rows, j);
+    } else if (j->dt == AG_F32) {
+        im2col_f32(d, (const float *)x_bg, (float *)col, 0, rows);
+    } else {
+        im2col_f64(d, (const double *)x_bg, (double *)col, 0, rows);
+    }
+    return col;
+}
+
+static void im2col_rows(void *ctx, size_t begin, size_t end) {
+    const conv_job *j = ctx;
+    if (j->dt == AG_F32) im2col_f32(j->d, (const float *)j->in, (float *)j->ws, (int64_t)begin, (int64_t)end);
+    else im2col_f64(j->d, (const double *)j->in, (double *)j->ws, (int64_t)begin, (int64_t)end);
+}
+
+static void col2im_channels(void *ctx, size_t begin, size_t end) {
+    const conv_job *j = ctx;
+    if (j->dt == AG_F32) col2im_f32(j->d, (const float *)j->ws, (float *)j->out, (int64_t)begin, (int64_t)end);
+    else col2im_f64(j->d, (const double *)j->ws, (double *)j->out, (int64_t)begin, (int64_t)end);
+}
+
+/* One image's pass over every group. `col` is this slot's column buffer,
+ * `dw` the weight gradient it accumulates into (backward-weight). */
+static void run_image(const conv_job *job, int64_t b, char *col, char *dw, int first) {
+    const ag_conv2d_desc *d = job->d;
+    size_t es = ag_dtype_size(job->dt);
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, crs = cg * d->r * d->s;
+    int64_t hw = d->h * d->w, P = d->oh * d->ow;
+    conv_job local = *job;
+    for (int64_t g = 0; g < d->groups; g++) {
+        const char *w_g = job->w + (size_t)(g * kg * crs) * es;
+        switch (job->pass) {
+        case FORWARD: {
+            const char *x_bg = job->in + (size_t)((b * d->c + g * cg) * hw) * es;
+            const char *bmat = columns(&local, x_bg, col);
+            ag_gemm(job->dt, 0, 0, kg, P, crs, 1, w_g, crs, bmat, P, 0,
+                    job->out + (size_t)((b * d->k + g * kg) * P) * es, P);
+            break;
+        }
+        case BACKWARD_DATA: {
+            const char *dy_bg = job->in + (size_t)((b * d->k + g * kg) * P) * es;
+            char *dx_bg = job->out + (size_t)((b * d->c + g * cg) * hw) * es;
+            if (is_pointwise(d)) {
+                ag_gemm(job->dt, 1, 0, cg, P, kg, 1, w_g, crs, dy_bg, P, 0, dx_bg, P);
+                break;
+            }
+            ag_gemm(job->dt, 1, 0, crs, P, kg, 1, w_g, crs, dy_bg, P, 0, col, P);
+            local.ws = col;
+            local.out = dx_bg;
+            if (job->serial)
+                ag_parallel_for((size_t)cg, AG_GRAIN_CHEAP / (size_t)(d->r * d->s * P) + 1, col2im_channels, &local);
+            else col2im_channels(&local, 0, (size_t)cg);
+            break;
+        }
+        case BACKWARD_WEIGHT: {
+            /* job->in is x, job->w is dy here. */
+            const char *x_bg = job->in + (size_t)((b * d->c + g * cg) * hw) * es;
+            const char *dy_bg = job->w + (size_t)((b * d->k + g * kg) * P) * es;
+            const char *bmat = columns(&local, x_bg, col);
+            ag_gemm(job->dt, 0, 1, kg, crs, P, 1, dy_bg, P, bmat, P, first ? 0 : 1,
+                    dw + (size_t)(g * kg * crs) * es, crs);
+            break;
+        }
+        }
+    }
+}
+
+/* Thread slots [begin, end): each does its share of the images on one thread. */
+static void run_slots(void *ctx, size_t begin, size_t end) {
+    const conv_job *job = ctx;
+    const ag_conv2d_desc *d = job->d;
+    size_t es = ag_dtype_size(job->dt);
+    int previous = ag_scope_num_threads(1);
+    for (size_t t = begin; t < end; t++) {
+        char *slot = job->ws + t * slot_elems(d) * es;
+        char *partial = slot + column_elems(d) * es;
+        int64_t lo = (int64_t)t * d->n / job->slots, hi = (int64_t)(t + 1) * d->n / job->slots;
+        for (int64_t b = lo; b < hi; b++) run_image(job, b, slot, partial, b == lo);
+    }
+    ag_scope_num_threads(previous);
+}
+
+typedef struct {
+    ag_dtype dt;
+    char *dw;
+    const char *partials;
+    size_t stride;
+    int count;
+} partial_job;
+
+static void sum_range(void *ctx, size_t begin, size_t end) {
+    const partial_job *p = ctx;
+    if (p->dt == AG_F32)
+        sum_partials_f32((float *)p->dw, (const float *)p->partials, p->stride, p->count, begin, end);
+    else
+        sum_partials_f64((double *)p->dw, (const double *)p->partials, p->stride, p->count, begin, end);
+}
+
+static void run(ag_dtype dt, const ag_conv2d_desc *d, conv_pass pass, const void *in, const void *w, void *out,
+                void *ws, size_t ws_elems) {
+    size_t es = ag_dtype_size(dt);
+    int slots = slot_count(d, ws_elems);
+    conv_job job = {dt, d, pass, in, w, out, ws, slots, slots == 1, 0};
+    if (d->n == 0 || d->k == 0 || d->c == 0 || d->oh * d->ow == 0) {
+        /* Empty sums: every output element is 0. */
+        size_t count = pass == FORWARD ? (size_t)(d->n * d->k * d->oh * d->ow)
+                     : pass == BACKWARD_DATA ? (size_t)(d->n * d->c * d->h * d->w) : weight_elems(d);
+        memset(out, 0, count * es);
+        return;
+    }
+    if (slots == 1) {
+        for (int64_t b = 0; b < d->n; b++) run_image(&job, b, ws, out, b == 0);
+        return;
+    }
+    ag_parallel_for((size_t)slots, 1, run_slots, &job);
+    if (pass == BACKWARD_WEIGHT) {
+        partial_job p = {dt, out, (const char *)ws + column_elems(d) * es, slot_elems(d), slots};
+        ag_parallel_for(weight_elems(d), AG_GRAIN_CHEAP, sum_range, &p);
+    }
+}
+
+void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *w, void *y,
+                       void *ws, size_t ws_elems) {
+    run(dt, d, FORWARD, x, w, y, ws, ws_elems);
+}
+
+void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *dy, const void *w, void *dx,
+                             void *ws, size_t ws_elems) {
+    run(dt, d, BACKWARD_DATA, dy, w, dx, ws, ws_elems);
+}
+
+void ag_conv2d_backward_weight(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *dy, void *dw,
+                               void *ws, size_t ws_elems) {
+    run(dt, d, BACKWARD_WEIGHT, x, dy, dw, ws, ws_elems);
+}

@@ -1,0 +1,89 @@
+/* im2col and col2im for one type: included by conv.c with T (float or
+ * double) and SFX (f32 or f64) defined. */
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+
+/* Output columns j whose input column j·stride − pad + v·dil lies in
+ * [0, w): the range [*lo, *hi). */
+static inline void CAT(valid_columns, SFX)(int64_t w, int64_t ow, int64_t stride, int64_t pad, int64_t off,
+                                            int64_t *lo, int64_t *hi) {
+    int64_t a = pad - off;             /* j·stride ≥ a */
+    int64_t b = w - 1 + pad - off;     /* j·stride ≤ b */
+    int64_t l = a <= 0 ? 0 : (a + stride - 1) / stride;
+    int64_t h = b < 0 ? 0 : b / stride + 1;
+    if (h > ow) h = ow;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Rows [row_begin, row_end) of the column matrix of one image's group:
+ * row (ci, u, v) holds, for every output position (i, j), the input value
+ * the kernel's tap (u, v) reads there (0 in the padding). x is [cg, h, w],
+ * col [cg·r·s, oh·ow]. */
+static void CAT(im2col, SFX)(const ag_conv2d_desc *d, const T *x, T *col, int64_t row_begin, int64_t row_end) {
+    const int64_t P = d->oh * d->ow;
+    for (int64_t row = row_begin; row < row_end; row++) {
+        int64_t v = row % d->s, u = (row / d->s) % d->r, ci = row / (d->s * d->r);
+        const T *plane = x + ci * d->h * d->w;
+        T *dst = col + row * P;
+        int64_t lo, hi;
+        CAT(valid_columns, SFX)(d->w, d->ow, d->stride_w, d->pad_w, v * d->dil_w, &lo, &hi);
+        for (int64_t i = 0; i < d->oh; i++, dst += d->ow) {
+            int64_t ih = i * d->stride_h - d->pad_h + u * d->dil_h;
+            if (ih < 0 || ih >= d->h) {
+                for (int64_t j = 0; j < d->ow; j++) dst[j] = 0;
+                continue;
+            }
+            /* Input column of output column j: j·stride + off, in [0, w) for j in [lo, hi). */
+            const T *src = plane + ih * d->w;
+            int64_t off = v * d->dil_w - d->pad_w;
+            for (int64_t j = 0; j < lo; j++) dst[j] = 0;
+            if (d->stride_w == 1)
+                for (int64_t j = lo; j < hi; j++) dst[j] = src[j + off];
+            else
+                for (int64_t j = lo; j < hi; j++) dst[j] = src[j * d->stride_w + off];
+            for (int64_t j = hi; j < d->ow; j++) dst[j] = 0;
+        }
+    }
+}
+
+/* The adjoint of im2col for channels [c_begin, c_end) of one image's
+ * group: x[ci] = Σ of the column entries that read each input position.
+ * Overwrites those planes of x. */
+static void CAT(col2im, SFX)(const ag_conv2d_desc *d, const T *col, T *x, int64_t c_begin, int64_t c_end) {
+    const int64_t P = d->oh * d->ow, rs = d->r * d->s;
+    for (int64_t ci = c_begin; ci < c_end; ci++) {
+        T *plane = x + ci * d->h * d->w;
+        for (int64_t e = 0; e < d->h * d->w; e++) plane[e] = 0;
+        for (int64_t tap = 0; tap < rs; tap++) {
+            int64_t u = tap / d->s, v = tap % d->s;
+            const T *src = col + (ci * rs + tap) * P;
+            int64_t lo, hi;
+            CAT(valid_columns, SFX)(d->w, d->ow, d->stride_w, d->pad_w, v * d->dil_w, &lo, &hi);
+            for (int64_t i = 0; i < d->oh; i++, src += d->ow) {
+                int64_t ih = i * d->stride_h - d->pad_h + u * d->dil_h;
+                if (ih < 0 || ih >= d->h) continue;
+                T *dst = plane + ih * d->w;
+                int64_t off = v * d->dil_w - d->pad_w;
+                if (d->stride_w == 1)
+                    for (int64_t j = lo; j < hi; j++) dst[j + off] += src[j];
+                else
+                    for (int64_t j = lo; j < hi; j++) dst[j * d->stride_w + off] += src[j];
+            }
+        }
+    }
+}
+
+/* dst[0..n) = Σ over `count` buffers src + t·stride, in order t = 0, 1, …. */
+static void CAT(sum_partials, SFX)(T *dst, const T *src, size_t stride, int count, size_t begin, size_t end) {
+    for (size_t e = begin; e < end; e++) {
+        T acc = src[e];
+        for (int t = 1; t < count; t++) acc += src[(size_t)t * stride + e];
+        dst[e] = acc;
+    }
+}
+
+#undef CAT
+#undef CAT_

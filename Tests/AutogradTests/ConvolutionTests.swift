@@ -1,0 +1,204 @@
+import Autograd
+import Testing
+
+/// One convolution: input [n, c, h, w], weight [k, c/groups, r, s] and the arguments.
+struct ConvCase: Sendable, CustomStringConvertible {
+    var n = 2, c = 2, h = 5, w = 6, k = 2, r = 3, s = 3
+    var stride = IntOrPair(1), padding = ConvPadding.explicit(0), dilation = IntOrPair(1), groups = 1
+
+    var description: String {
+        "x [\(n), \(c), \(h), \(w)] w [\(k), \(c / groups), \(r), \(s)] stride \(stride) padding \(padding) dilation \(dilation) groups \(groups)"
+    }
+    var inputShape: [Int] { [n, c, h, w] }
+    var weightShape: [Int] { [k, c / groups, r, s] }
+
+    func apply(_ x: Tensor, _ weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    /// Padding (top, left) and the output size, from first principles.
+    var geometry: (top: Int, left: Int, oh: Int, ow: Int) {
+        var (pt, pb, pl, pr) = (0, 0, 0, 0)
+        switch padding {
+        case .explicit(let p): (pt, pb, pl, pr) = (p.first, p.first, p.second, p.second)
+        case .valid: break
+        case .same:
+            let th = dilation.first * (r - 1), tw = dilation.second * (s - 1)
+            (pt, pb, pl, pr) = (th / 2, th - th / 2, tw / 2, tw - tw / 2)
+        }
+        let oh = (h + pt + pb - dilation.first * (r - 1) - 1) / stride.first + 1
+        let ow = (w + pl + pr - dilation.second * (s - 1) - 1) / stride.second + 1
+        return (pt, pl, oh, ow)
+    }
+
+    /// Calls `body(output index, input index, weight index)` for every
+    /// product term of the convolution that reads inside the input: the
+    /// seven loops, written out.
+    func forEachTerm(_ body: (Int, Int, Int) -> Void) {
+        let (pt, pl, oh, ow) = geometry
+        let cg = c / groups, kg = k / groups
+        for b in 0..<n { for o in 0..<k { for i in 0..<oh { for j in 0..<ow {
+            for ci in 0..<cg { for u in 0..<r { for v in 0..<s {
+                let ih = i * stride.first - pt + u * dilation.first
+                let iw = j * stride.second - pl + v * dilation.second
+                guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                let channel = (o / kg) * cg + ci
+                let xi = ((b * c + channel) * h + ih) * w + iw
+                let wi = ((o * cg + ci) * r + u) * s + v
+                let yi = ((b * k + o) * oh + i) * ow + j
+                body(yi, xi, wi)
+            } } }
+        } } } }
+    }
+
+    /// Forward, input gradient and weight gradient for output gradient `g`, in float64.
+    func reference(_ x: [Double], _ wt: [Double], _ g: [Double]) -> (y: [Double], dx: [Double], dw: [Double]) {
+        let (_, _, oh, ow) = geometry
+        var y = [Double](repeating: 0, count: n * k * oh * ow)
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: wt.count)
+        forEachTerm { yi, xi, wi in
+            y[yi] += x[xi] * wt[wi]
+            dx[xi] += g[yi] * wt[wi]
+            dw[wi] += g[yi] * x[xi]
+        }
+        return (y, dx, dw)
+    }
+}
+
+enum ConvCases {
+    /// The matrix the issue names: stride 1/2/3, padding 0/1/same, dilation
+    /// 1/2, groups 1/2/C, kernels 1×1, 3×3, 5×5 and non-square, odd sizes,
+    /// batch 1 and one channel.
+    static let all: [ConvCase] = [
+        ConvCase(),
+        ConvCase(r: 1, s: 1),
+        ConvCase(n: 1, c: 3, h: 7, w: 7, k: 4, r: 1, s: 1, stride: 2),
+        ConvCase(h: 7, w: 7, r: 5, s: 5, padding: 2),
+        ConvCase(h: 6, w: 7, r: 2, s: 3, padding: .same),
+        ConvCase(h: 7, w: 8, r: 3, s: 2, stride: [2, 1], padding: [1, 0]),
+        ConvCase(h: 9, w: 8, stride: 3, padding: 1),
+        ConvCase(h: 7, w: 7, padding: .same, dilation: 2),
+        ConvCase(h: 9, w: 8, stride: 2, padding: 1, dilation: [2, 1]),
+        ConvCase(c: 4, k: 6, groups: 2),
+        ConvCase(c: 3, k: 3, padding: 1, groups: 3),
+        ConvCase(c: 2, k: 4, stride: 2, padding: 1, groups: 2),
+        ConvCase(n: 1, c: 1, h: 5, w: 5, k: 1),
+        ConvCase(n: 3, c: 1, h: 4, w: 3, k: 3, r: 4, s: 3, padding: .valid),
+        ConvCase(n: 5, c: 3, h: 6, w: 5, k: 5, r: 3, s: 3, stride: 2, padding: 1),
+    ]
+
+    /// Cases for the gradient-check suite (small enough for finite differences to second order).
+    static let opCases: [OpCase] = [all[0], all[2], all[4], all[5], all[7], all[8], all[10], all[12]].map { cc in
+        OpCase(name: "conv2d \(cc)", shapes: [cc.inputShape, cc.weightShape, [cc.k]]) { x in
+            cc.apply(x[0], x[1], bias: x[2])
+        }
+    } + [
+        OpCase(name: "convTranspose2d stride 2 padding 1 outputPadding 1", shapes: [[1, 2, 3, 4], [2, 3, 3, 3], [3]]) { x in
+            convTranspose2d(x[0], weight: x[1], bias: x[2], stride: 2, padding: 1, outputPadding: 1)
+        },
+        OpCase(name: "convTranspose2d groups 2 dilation 2", shapes: [[2, 4, 3, 3], [4, 1, 2, 2]]) { x in
+            convTranspose2d(x[0], weight: x[1], groups: 2, dilation: 2)
+        },
+        OpCase(name: "conv1d stride 2 padding 1", shapes: [[2, 3, 9], [4, 3, 3], [4]]) { x in
+            conv1d(x[0], weight: x[1], bias: x[2], stride: 2, padding: 1)
+        },
+        OpCase(name: "conv1d same dilation 2 groups 3", shapes: [[1, 3, 8], [3, 1, 4]]) { x in
+            conv1d(x[0], weight: x[1], padding: .same, dilation: 2, groups: 3)
+        },
+    ]
+}
+
+@Suite("Convolution")
+struct ConvolutionTests {
+    /// Forward and both gradients against the seven-loop reference, in float64 and float32.
+    @Test(arguments: ConvCases.all)
+    func matchesTheSevenLoops(_ cc: ConvCase) {
+        var rng = RandomGenerator(seed: 21)
+        let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)
+        let w = Tensor.randn(cc.weightShape, dtype: .float64, using: &rng)
+        let (_, _, oh, ow) = cc.geometry
+        let g = Tensor.randn([cc.n, cc.k, oh, ow], dtype: .float64, using: &rng)
+        let expected = cc.reference(x.scalars, w.scalars, g.scalars)
+        for dtype in [DType.float64, .float32] {
+            let xv = x.to(dtype).detach().requiringGrad(), wv = w.to(dtype).detach().requiringGrad()
+            let y = cc.apply(xv, wv)
+            #expect(y.shape == [cc.n, cc.k, oh, ow], "\(cc)")
+            let tolerance = dtype == .float64 ? 1e-12 : 1e-4
+            expectClose(y.scalars, expected.y, tolerance: tolerance, "\(cc) \(dtype) forward")
+            y.backward(g.to(dtype))
+            expectClose(xv.grad!.scalars, expected.dx, tolerance: tolerance, "\(cc) \(dtype) input gradient")
+            expectClose(wv.grad!.scalars, expected.dw, tolerance: tolerance, "\(cc) \(dtype) weight gradient")
+        }
+    }
+
+    /// Both ways of using the threads (whole images per thread, or each
+    /// product split) give the reference, and the weight gradient the same
+    /// bits on every run.
+    @Test func threadsAndRepeatsAgree() {
+        let cc = ConvCase(n: 8, c: 4, h: 9, w: 9, k: 6, r: 3, s: 3, padding: 1)
+        var rng = RandomGenerator(seed: 22)
+        let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)
+        let w = Tensor.randn(cc.weightShape, dtype: .float64, using: &rng)
+        let g = Tensor.randn([8, 6, 9, 9], dtype: .float64, using: &rng)
+        let expected = cc.reference(x.scalars, w.scalars, g.scalars)
+        func gradients(threads: Int, batch: Int) -> [[Double]] {
+            Kernels.withThreadCount(threads) {
+                let xb = x.sliced(axis: 0, 0..<batch).contiguous().requiringGrad(), wv = w.detach().requiringGrad()
+                cc.apply(xb, wv).backward(g.sliced(axis: 0, 0..<batch).contiguous())
+                return [xb.grad!.scalars, wv.grad!.scalars]
+            }
+        }
+        for threads in [1, 2] {
+            let all = gradients(threads: threads, batch: 8)
+            expectClose(all[0], expected.dx, tolerance: 1e-12, "\(threads) threads: input gradient")
+            expectClose(all[1], expected.dw, tolerance: 1e-12, "\(threads) threads: weight gradient")
+            let again = gradients(threads: threads, batch: 8)[1]
+            #expect(again.elementsEqual(all[1]), "\(threads) threads: the same bits again")
+        }
+        // Three images on two threads run image by image, each product split.
+        let partial = ConvCase(n: 3, c: 4, h: 9, w: 9, k: 6, r: 3, s: 3, padding: 1)
+        let three = gradients(threads: 2, batch: 3)
+        let ref3 = partial.reference(Array(x.scalars.prefix(3 * 4 * 81)), w.scalars, Array(g.scalars.prefix(3 * 6 * 81)))
+        expectClose(three[1], ref3.dw, tolerance: 1e-12, "image by image: weight gradient")
+    }
+
+    @Test func transposedConvolutionIsTheInputGradient() {
+        // convTranspose2d(g, w) is the gradient of conv2d(x, w) with respect to x.
+        var rng = RandomGenerator(seed: 23)
+        let x = Tensor.randn([2, 3, 8, 7], dtype: .float64, using: &rng).requiringGrad()
+        let w = Tensor.randn([4, 3, 3, 3], dtype: .float64, using: &rng)
+        let y = conv2d(x, weight: w, stride: 2, padding: 1)
+        let g = Tensor.randn(y.shape, dtype: .float64, using: &rng)
+        y.backward(g)
+        let t = convTranspose2d(g, weight: w, stride: 2, padding: 1, outputPadding: [1, 0])
+        #expect(t.shape == [2, 3, 8, 7])
+        expectClose(t.scalars, x.grad!.scalars, tolerance: 1e-12, "convTranspose2d")
+    }
+
+    @Test func outputShapesFollowPyTorch() {
+        let x = Tensor.zeros([1, 3, 224, 224])
+        #expect(conv2d(x, weight: Tensor.zeros([64, 3, 11, 11]), stride: 4, padding: 2).shape == [1, 64, 55, 55])
+        #expect(conv2d(x, weight: Tensor.zeros([8, 3, 4, 4]), padding: .same).shape == [1, 8, 224, 224])
+        #expect(conv2d(x, weight: Tensor.zeros([3, 1, 3, 3]), stride: 2, padding: 1, groups: 3).shape == [1, 3, 112, 112])
+        #expect(conv1d(Tensor.zeros([2, 4, 50]), weight: Tensor.zeros([6, 2, 5]), stride: 3, groups: 2).shape == [2, 6, 16])
+        #expect(convTranspose2d(Tensor.zeros([1, 16, 8, 8]), weight: Tensor.zeros([16, 8, 4, 4]), stride: 2, padding: 1)
+            .shape == [1, 8, 16, 16])
+    }
+
+    @Test func channelMismatchNamesTheShapes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = conv2d(Tensor.zeros([16, 1, 224, 224]), weight: Tensor.zeros([64, 3, 11, 11]), stride: 4)
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("conv2d: input [16, 1, 224, 224] has 1 channel, expected 3 for weight [64, 3, 11, 11]"))
+    }
+
+    @Test func tooSmallAnInputNamesTheSizes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = conv2d(Tensor.zeros([1, 1, 4, 4]), weight: Tensor.zeros([1, 1, 5, 5]))
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("conv2d: input [1, 1, 4, 4] is too small for kernel 5×5"))
+        #expect(message.contains("the output would be 0×0"))
+    }
+}

@@ -19,5 +19,6 @@
 #include "ag_index.h"
 #include "ag_blas.h"
 #include "ag_conv.h"
+#include "ag_pool.h"
 
 #endif

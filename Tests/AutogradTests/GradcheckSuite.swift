@@ -10,7 +10,7 @@ struct GradcheckSuite {
     }
 
     @Test("second derivatives", arguments: OpCases.elementwise + OpCases.broadcasting + OpCases.nn
-        + OpCases.structural.filter { $0.name.hasPrefix("matmul") } + ConvCases.opCases)
+        + OpCases.structural.filter { $0.name.hasPrefix("matmul") } + ConvCases.opCases + ConvCases.poolCases)
     func secondDerivatives(_ op: OpCase) throws {
         try gradgradcheck(op.name, op.inputs(seed: 2), eps: op.eps, atol: op.atol, op.f)
     }

@@ -55,7 +55,7 @@ enum OpCases {
     /// non-contiguous inputs (transposed, sliced, expanded), and reductions
     /// over each axis and several axes.
     static let all: [OpCase] = elementwise + broadcasting + nonContiguous + reductions + structural + nn
-        + ConvCases.opCases
+        + ConvCases.opCases + ConvCases.poolCases
 
     /// Every activation row of the op table, as a function and fused after a linear layer.
     static let activations: [OpCase] = Activation.allCases.flatMap { act in

@@ -111,6 +111,67 @@ def workloads(reps):
         yield name, batch / median_seconds(step, reps), "samples/s"
 
 
+# The convolution shapes of `autograd bench`: (label, N, C, H, W, K, R, S, stride, padding, groups).
+CONV_SHAPES = [
+    ("lenet1", 64, 1, 28, 28, 6, 5, 5, 1, 2, 1),
+    ("lenet2", 64, 6, 14, 14, 16, 5, 5, 1, 0, 1),
+    ("vgg64", 8, 64, 56, 56, 64, 3, 3, 1, 1, 1),
+    ("alex1", 16, 3, 224, 224, 64, 11, 11, 4, 2, 1),
+    ("dw128", 8, 128, 56, 56, 128, 3, 3, 1, 1, 128),
+]
+
+
+def conv_workloads(reps, wanted):
+    """The convolutional workloads, each timed only when `wanted(name)`."""
+    F = torch.nn.functional
+    g = torch.Generator().manual_seed(7)
+    for label, n, c, h, w, k, r, s, stride, pad, groups in CONV_SHAPES:
+        x = torch.randn(n, c, h, w, generator=g)
+        weight = torch.randn(k, c // groups, r, s, generator=g)
+        p, q = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - s) // stride + 1
+        dy = torch.randn(n, k, p, q, generator=g)
+        flops = 2 * n * k * (c // groups) * r * s * p * q
+        passes = {
+            "fwd": lambda: F.conv2d(x, weight, stride=stride, padding=pad, groups=groups),
+            "bwd_data": lambda: torch.nn.grad.conv2d_input(x.shape, weight, dy, stride=stride, padding=pad,
+                                                           groups=groups),
+            "bwd_weight": lambda: torch.nn.grad.conv2d_weight(x, weight.shape, dy, stride=stride, padding=pad,
+                                                              groups=groups),
+        }
+        for name, body in passes.items():
+            full = f"conv2d_f32_{name}_{label}"
+            if wanted(full):
+                with torch.no_grad():
+                    yield full, flops / median_seconds(body, reps) / 1e9, "GFLOP/s"
+    x = torch.randn(8, 64, 56, 56, generator=g)
+    if wanted("maxpool2d_f32_8x64x56x56"):
+        t = median_seconds(lambda: F.max_pool2d(x, 3, stride=2, padding=1), reps)
+        yield "maxpool2d_f32_8x64x56x56", x.numel() / t / 1e9, "Gelem/s"
+    if wanted("maxpool2d_f32_bwd_8x64x56x56"):
+        xv = x.clone().requires_grad_()
+        y = F.max_pool2d(xv, 3, stride=2, padding=1)
+        dy = torch.randn(y.shape, generator=g)
+        t = median_seconds(lambda: torch.autograd.grad(y, xv, dy, retain_graph=True), reps)
+        yield "maxpool2d_f32_bwd_8x64x56x56", x.numel() / t / 1e9, "Gelem/s"
+    if wanted("train_lenet5"):
+        torch.manual_seed(9)
+        nn = torch.nn
+        model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        inputs = torch.randn(64, 1, 28, 28, generator=g)
+        targets = torch.randint(0, 10, (64,), generator=g)
+
+        def step():
+            opt.zero_grad()
+            loss = F.cross_entropy(model(inputs), targets)
+            loss.backward()
+            opt.step()
+            loss.item()
+        yield "train_lenet5", 64 / median_seconds(step, reps), "samples/s"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=None)
@@ -120,9 +181,12 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     pattern = re.compile(args.filter) if args.filter else None
+    def wanted(name):
+        return not pattern or pattern.search(name)
     for name, value, unit in workloads(args.repetitions):
-        if pattern and not pattern.search(name):
-            continue
+        if wanted(name):
+            print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
+    for name, value, unit in conv_workloads(args.repetitions, wanted):
         print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
 
 

@@ -50,6 +50,13 @@ static inline avg_span avg_span_at(int adaptive, int64_t i, int64_t size, int64_
     return s;
 }
 
+typedef void (*maxpool_row_f32_fn)(const float *, const ag_pool2d_desc *, int64_t, int64_t, int64_t, int64_t,
+                                   int64_t, int64_t, float *, int64_t *);
+typedef void (*maxpool_row_f64_fn)(const double *, const ag_pool2d_desc *, int64_t, int64_t, int64_t, int64_t,
+                                   int64_t, int64_t, double *, int64_t *);
+static maxpool_row_f32_fn maxpool_row_for_isa_f32(void);
+static maxpool_row_f64_fn maxpool_row_for_isa_f64(void);
+
 #define T float
 #define SFX f32
 #include "pool_impl.h"
@@ -61,6 +68,102 @@ static inline avg_span avg_span_at(int adaptive, int64_t i, int64_t size, int64_
 #include "pool_impl.h"
 #undef T
 #undef SFX
+
+static maxpool_row_f64_fn maxpool_row_for_isa_f64(void) { return maxpool_row_f64; }
+
+#if AG_X86
+#include <immintrin.h>
+
+/* maxpool_row_f32 on sixteen outputs a step: the taps of sixteen windows
+ * loaded (gathered when the stride is above 1), compared with their
+ * maxima and blended in under a mask, positions alike; the rest of the
+ * row by the portable loop. Positions fit 32 bits: planes are below 2³¹. */
+AG_AVX512 static void maxpool_row_avx512(const float *plane, const ag_pool2d_desc *d, int64_t rs, int64_t dr,
+                                         int64_t u0, int64_t u1, int64_t j0, int64_t j1, float *y, int64_t *idx) {
+    const int64_t sw = d->stride_w, w = d->w;
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)sw));
+    for (int64_t j = j0; j < j1; j += 16) {
+        /* The row's last outputs under a lane mask. */
+        __mmask16 live = j1 - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (j1 - j)) - 1);
+        /* With stride 2 the live lanes read floats [0, 2·lanes − 1) of the 32 from off. */
+        uint32_t span = j1 - j >= 16 ? 0x7FFFFFFFu : (1u << (2 * (j1 - j) - 1)) - 1;
+        __mmask16 span_lo = (__mmask16)span, span_hi = (__mmask16)(span >> 16);
+        int64_t base = j * sw - d->pad_w;
+        __m512 best = _mm512_set1_ps(-INFINITY);
+        __m512i pos = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)((rs + u0 * dr) * w + base)));
+        for (int64_t u = u0; u < u1; u++) {
+            int64_t row = (rs + u * dr) * w;
+            for (int64_t v = 0; v < d->kw; v++) {
+                int64_t off = row + base + v * d->dil_w;
+                __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)off));
+                __m512 value;
+                if (sw == 1) {
+                    value = _mm512_maskz_loadu_ps(live, plane + off);
+                } else if (sw == 2) {
+                    /* The even lanes of 32 floats from off: two loads and a permute, not a gather. */
+                    __m512 lo = _mm512_maskz_loadu_ps(span_lo, plane + off);
+                    __m512 hi = _mm512_maskz_loadu_ps(span_hi, plane + off + 16);
+                    value = _mm512_permutex2var_ps(lo, evens, hi);
+                } else {
+                    value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, at, plane, 4);
+                }
+                __mmask16 take = (_mm512_cmp_ps_mask(value, best, _CMP_GT_OQ) |
+                                  _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q)) & live;
+                best = _mm512_mask_mov_ps(best, take, value);
+                pos = _mm512_mask_mov_epi32(pos, take, at);
+            }
+        }
+        _mm512_mask_storeu_ps(y + j, live, best);
+        if (idx) {
+            _mm512_mask_storeu_epi64(idx + j, (__mmask8)live, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(pos)));
+            _mm512_mask_storeu_epi64(idx + j + 8, (__mmask8)(live >> 8),
+                                     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(pos, 1)));
+        }
+    }
+}
+
+/* The same on eight outputs a step. */
+AG_AVX2 static void maxpool_row_avx2(const float *plane, const ag_pool2d_desc *d, int64_t rs, int64_t dr,
+                                     int64_t u0, int64_t u1, int64_t j0, int64_t j1, float *y, int64_t *idx) {
+    const int64_t sw = d->stride_w, w = d->w;
+    const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)sw));
+    int64_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
+        int64_t base = j * sw - d->pad_w;
+        __m256 best = _mm256_set1_ps(-INFINITY);
+        __m256i pos = _mm256_add_epi32(lanes, _mm256_set1_epi32((int)((rs + u0 * dr) * w + base)));
+        for (int64_t u = u0; u < u1; u++) {
+            int64_t row = (rs + u * dr) * w;
+            for (int64_t v = 0; v < d->kw; v++) {
+                int64_t off = row + base + v * d->dil_w;
+                __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32((int)off));
+                __m256 value = sw == 1 ? _mm256_loadu_ps(plane + off) : _mm256_i32gather_ps(plane, at, 4);
+                __m256 take = _mm256_or_ps(_mm256_cmp_ps(value, best, _CMP_GT_OQ),
+                                           _mm256_cmp_ps(value, value, _CMP_UNORD_Q));
+                best = _mm256_blendv_ps(best, value, take);
+                pos = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(pos), _mm256_castsi256_ps(at), take));
+            }
+        }
+        _mm256_storeu_ps(y + j, best);
+        if (idx) {
+            _mm256_storeu_si256((__m256i *)(idx + j), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pos)));
+            _mm256_storeu_si256((__m256i *)(idx + j + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(pos, 1)));
+        }
+    }
+    if (j < j1) maxpool_row_f32(plane, d, rs, dr, u0, u1, j, j1, y, idx);
+}
+#endif
+
+static maxpool_row_f32_fn maxpool_row_for_isa_f32(void) {
+#if AG_X86
+    int isa = ag_isa();
+    if (isa >= AG_ISA_AVX512) return maxpool_row_avx512;
+    if (isa >= AG_ISA_AVX2) return maxpool_row_avx2;
+#endif
+    return maxpool_row_f32;
+}
 
 typedef enum { MAX, GATHER, SCATTER, AVG, AVG_BACKWARD } pool_pass;
 

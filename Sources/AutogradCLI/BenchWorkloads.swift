@@ -39,6 +39,7 @@ enum Workloads {
         list.append(training("train_mlp_wide_compiled", widths: [1024, 1024, 1024, 1024, 10], batch: 256, compiled: true))
         list.append(allocationsPerStep(compiled: true))
         list.append(contentsOf: deepPlan())
+        list.append(contentsOf: convolutions(machine))
         return list
     }
 

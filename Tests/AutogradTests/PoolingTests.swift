@@ -106,6 +106,40 @@ struct PoolingTests {
         expectClose(x.grad!.scalars, dx, tolerance: 1e-12, "\(p) gradient")
     }
 
+    /// The float32 rows run sixteen (AVX-512) or eight (AVX2) outputs a
+    /// step, with loads, an even-lane permute (stride 2) or gathers: every
+    /// level gives the definition's values and indices, NaNs included.
+    @Test(arguments: [1, 2, 3])
+    func everyLevelMatchesTheDefinitionInFloat32(stride: Int) {
+        let p = Plain(h: 9, w: 53, k: 3, stride: IntOrPair(stride), padding: 1)
+        var rng = RandomGenerator(seed: 33)
+        var values = Tensor.randn([2, 1, p.h, p.w], dtype: .float64, using: &rng).scalars
+        for i in stride..<values.count where i % 41 == 0 { values[i] = .nan }
+        let x = Tensor(shape: [2, 1, p.h, p.w], scalars: values, dtype: .float32)
+        let xs = x.scalars
+        let (oh, ow, taps, _) = p.windows()
+        var expected: [Double] = [], where_: [Double] = []
+        for plane in 0..<2 {
+            for t in taps {
+                // PyTorch's rule: a later value replaces the maximum when larger or NaN.
+                var best = -Double.infinity, at = -1
+                for e in t where at < 0 || xs[plane * p.h * p.w + e] > best || xs[plane * p.h * p.w + e].isNaN {
+                    best = xs[plane * p.h * p.w + e]
+                    at = e
+                }
+                expected.append(best)
+                where_.append(Double(at))
+            }
+        }
+        for level in Kernels.ISA.allCases where level <= Kernels.supportedISA {
+            let (y, indices) = Kernels.withISA(level) { maxPool2dWithIndices(x, kernelSize: 3, stride: IntOrPair(stride), padding: 1) }
+            #expect(y.shape == [2, 1, oh, ow])
+            let same = zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+            #expect(same, "\(level) stride \(stride): values")
+            #expect(indices.scalars == where_, "\(level) stride \(stride): indices")
+        }
+    }
+
     /// Values PyTorch 2.15 gives for x = arange(25) as [1, 1, 5, 5].
     @Test func matchesPyTorchOnEdgeCases() {
         let x = Tensor(shape: [1, 1, 5, 5], scalars: (0..<25).map(Double.init), dtype: .float64)

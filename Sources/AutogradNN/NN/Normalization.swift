@@ -131,6 +131,53 @@ public final class BatchNorm1d: Module {
     }
 }
 
+/// Batch normalization of [N, C, H, W] inputs (PyTorch's `BatchNorm2d`):
+/// per channel, over N, H and W. Otherwise as ``BatchNorm1d``.
+///
+/// ```swift
+/// let bn = BatchNorm2d(64)
+/// let y = bn(x)      // x: [batch, 64, height, width]
+/// ```
+public final class BatchNorm2d: Module {
+    /// The learned scale (γ) and shift (β), one per channel.
+    public let weight: Tensor
+    public let bias: Tensor
+    /// Running estimates used in evaluation mode (buffers: saved, not trained).
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    /// Added to the variance before the square root.
+    public let eps: Double
+    /// Weight of each new batch in the running estimates.
+    public let momentum: Double
+
+    /// Normalization of `channels` channels.
+    public init(_ channels: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
+        weight = Tensor.ones([channels], dtype: dtype).requiringGrad()
+        bias = Tensor.zeros([channels], dtype: dtype).requiringGrad()
+        runningMean = Tensor.zeros([channels], dtype: dtype)
+        runningVar = Tensor.ones([channels], dtype: dtype)
+        self.eps = eps
+        self.momentum = momentum
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        let channels = weight.shape[0]
+        let layer = "BatchNorm2d(\(channels))"
+        guard x.rank == 4 else {
+            opError(layer, "expects [N, \(channels), H, W], got \(ShapeRules.describe(x.shape))")
+        }
+        guard x.shape[1] == channels else {
+            opError(layer, "input \(ShapeRules.describe(x.shape)) has \(x.shape[1]) channels, expected \(channels)")
+        }
+        if isTraining && x.scalarCount / Swift.max(channels, 1) <= 1 {
+            opError(layer, "needs more than one value per channel in training mode, got input \(ShapeRules.describe(x.shape))")
+        }
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                         training: isTraining, momentum: momentum, eps: eps)
+    }
+}
+
 /// Layer normalization over the last axis: each sample is normalised to zero
 /// mean and unit variance across its features, then scaled and shifted.
 public final class LayerNorm: Module {

@@ -112,7 +112,7 @@ private func checkConvOperands(_ op: String, _ x: [Int], _ w: [Int], _ g: ConvGe
 }
 
 /// The 2-D convolution y = conv(x, w): input [N, C, H, W], weight [K, C/groups, R, S].
-package struct Conv2d: Primitive {
+package struct Conv2dOp: Primitive {
     package let geometry: ConvGeometry
     package var name: String { "conv2d" }
 
@@ -155,7 +155,7 @@ package struct Conv2d: Primitive {
     }
 }
 
-/// The adjoint of ``Conv2d`` in its input, a transposed convolution: from
+/// The adjoint of ``Conv2dOp`` in its input, a transposed convolution: from
 /// dy [N, K, OH, OW] and the weight [K, C/groups, R, S] to [N, C, H, W],
 /// with H and W given (several sizes convolve to the same OH and OW).
 package struct Conv2dBackwardData: Primitive {
@@ -194,7 +194,7 @@ package struct Conv2dBackwardData: Primitive {
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         let (dy, w) = (inputs[0], inputs[1])
-        return [needs[0] ? Conv2d(geometry: geometry)(grad, w) : nil,
+        return [needs[0] ? Conv2dOp(geometry: geometry)(grad, w) : nil,
                 needs[1] ? Conv2dBackwardWeight(geometry: geometry, kernelHeight: w.shape[2], kernelWidth: w.shape[3])(grad, dy) : nil]
     }
 
@@ -204,7 +204,7 @@ package struct Conv2dBackwardData: Primitive {
     }
 }
 
-/// The adjoint of ``Conv2d`` in its weight: from x [N, C, H, W] and
+/// The adjoint of ``Conv2dOp`` in its weight: from x [N, C, H, W] and
 /// dy [N, K, OH, OW] to [K, C/groups, R, S].
 package struct Conv2dBackwardWeight: Primitive {
     package let geometry: ConvGeometry
@@ -243,7 +243,7 @@ package struct Conv2dBackwardWeight: Primitive {
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
         let (x, dy) = (inputs[0], inputs[1])
         return [needs[0] ? Conv2dBackwardData(geometry: geometry, height: x.shape[2], width: x.shape[3])(dy, grad) : nil,
-                needs[1] ? Conv2d(geometry: geometry)(x, grad) : nil]
+                needs[1] ? Conv2dOp(geometry: geometry)(x, grad) : nil]
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
@@ -309,7 +309,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
                    padding: ConvPadding = 0, dilation: IntOrPair = 1, groups: Int = 1) -> Tensor {
     let kernel = weight.rank == 4 ? (weight.shape[2], weight.shape[3]) : (1, 1)
     let g = convGeometry("conv2d", kernel: kernel, stride: stride, padding: padding, dilation: dilation, groups: groups)
-    return addingBias(Conv2d(geometry: g)(input, weight), bias, "conv2d")
+    return addingBias(Conv2dOp(geometry: g)(input, weight), bias, "conv2d")
 }
 
 /// 1-D convolution (`torch.nn.functional.conv1d`) of `input` [N, C, L] with
@@ -377,4 +377,44 @@ public func convTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil
         opError(op, "input \(ShapeRules.describe(input.shape)) with kernel \(weight.shape[2])×\(weight.shape[3]), \(g.summary) gives an output of \(h)×\(w)")
     }
     return addingBias(Conv2dBackwardData(geometry: g, height: h, width: w)(input, weight), bias, op)
+}
+
+/// The gradient of ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``
+/// with respect to its input, for an input of `inputShape` [N, C, H, W]
+/// (PyTorch's `torch.nn.grad.conv2d_input`): `outputGradient` [N, K, OH, OW]
+/// through the transposed convolution with `weight`. Differentiable.
+///
+/// ```swift
+/// let dx = conv2dInputGradient(inputShape: [8, 3, 32, 32], weight: w, outputGradient: g, padding: 1)
+/// ```
+public func conv2dInputGradient(inputShape: [Int], weight: Tensor, outputGradient: Tensor, stride: IntOrPair = 1,
+                                padding: ConvPadding = 0, dilation: IntOrPair = 1, groups: Int = 1) -> Tensor {
+    guard inputShape.count == 4, weight.rank == 4 else {
+        opError("conv2dInputGradient", "expects an input shape [N, C, H, W] and weight [K, C / groups, R, S], got \(ShapeRules.describe(inputShape)) and \(ShapeRules.describe(weight.shape))")
+    }
+    let g = convGeometry("conv2dInputGradient", kernel: (weight.shape[2], weight.shape[3]), stride: stride,
+                         padding: padding, dilation: dilation, groups: groups)
+    return Conv2dBackwardData(geometry: g, height: inputShape[2], width: inputShape[3])(outputGradient, weight)
+}
+
+/// The gradient of ``conv2d(_:weight:bias:stride:padding:dilation:groups:)``
+/// with respect to a weight of `weightShape` [K, C/groups, R, S] (PyTorch's
+/// `torch.nn.grad.conv2d_weight`): `input` correlated with `outputGradient`.
+/// Differentiable.
+///
+/// ```swift
+/// let dw = conv2dWeightGradient(x, weightShape: [16, 3, 3, 3], outputGradient: g, padding: 1)
+/// ```
+public func conv2dWeightGradient(_ input: Tensor, weightShape: [Int], outputGradient: Tensor, stride: IntOrPair = 1,
+                                 padding: ConvPadding = 0, dilation: IntOrPair = 1, groups: Int = 1) -> Tensor {
+    guard weightShape.count == 4 else {
+        opError("conv2dWeightGradient", "expects a weight shape [K, C / groups, R, S], got \(ShapeRules.describe(weightShape))")
+    }
+    let g = convGeometry("conv2dWeightGradient", kernel: (weightShape[2], weightShape[3]), stride: stride,
+                         padding: padding, dilation: dilation, groups: groups)
+    let dw = Conv2dBackwardWeight(geometry: g, kernelHeight: weightShape[2], kernelWidth: weightShape[3])(input, outputGradient)
+    guard dw.shape == weightShape else {
+        opError("conv2dWeightGradient", "input \(ShapeRules.describe(input.shape)) and output gradient \(ShapeRules.describe(outputGradient.shape)) give a weight of \(ShapeRules.describe(dw.shape)), not \(ShapeRules.describe(weightShape))")
+    }
+    return dw
 }

@@ -49,7 +49,7 @@ package struct PoolGeometry: Hashable, Sendable {
 
 /// The maximum of each window (NaN wins, as in PyTorch). Its derivative
 /// routes the gradient to each window's maximum.
-package struct MaxPool2d: Primitive {
+package struct MaxPool2dOp: Primitive {
     package let geometry: PoolGeometry
     package var name: String { "maxPool2d" }
 
@@ -141,7 +141,7 @@ package struct MaxPool2dGather: Primitive {
 
 /// The mean of each window, or (`adjoint`) its adjoint: each pooled value
 /// spread evenly over what its window read. Each is the other's derivative.
-package struct AvgPool2d: Primitive {
+package struct AvgPool2dOp: Primitive {
     package let geometry: PoolGeometry
     package let adjoint: Bool
     package var name: String { adjoint ? "avgPool2dBackward" : "avgPool2d" }
@@ -167,7 +167,7 @@ package struct AvgPool2d: Primitive {
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [AvgPool2d(geometry: geometry, adjoint: !adjoint)(grad)]
+        [AvgPool2dOp(geometry: geometry, adjoint: !adjoint)(grad)]
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
@@ -224,7 +224,7 @@ private func plainPool(_ op: String, _ x: Tensor, kernelSize k: IntOrPair, strid
 public func maxPool2d(_ input: Tensor, kernelSize: IntOrPair, stride: IntOrPair? = nil, padding: IntOrPair = 0,
                       dilation: IntOrPair = 1, ceilMode: Bool = false) -> Tensor {
     pooling("maxPool2d", input) { x in
-        MaxPool2d(geometry: plainPool("maxPool2d", x, kernelSize: kernelSize, stride: stride, padding: padding,
+        MaxPool2dOp(geometry: plainPool("maxPool2d", x, kernelSize: kernelSize, stride: stride, padding: padding,
                                       dilation: dilation, ceilMode: ceilMode))(x)
     }
 }
@@ -267,7 +267,7 @@ public func avgPool2d(_ input: Tensor, kernelSize: IntOrPair, stride: IntOrPair?
         var g = plainPool("avgPool2d", x, kernelSize: kernelSize, stride: stride, padding: padding, dilation: 1,
                           ceilMode: ceilMode)
         g.countIncludePad = countIncludePad
-        return AvgPool2d(geometry: g, adjoint: false)(x)
+        return AvgPool2dOp(geometry: g, adjoint: false)(x)
     }
 }
 
@@ -288,7 +288,7 @@ private func adaptivePool(_ op: String, _ x: Tensor, _ size: IntOrPair) -> PoolG
 /// ```
 public func adaptiveAvgPool2d(_ input: Tensor, outputSize: IntOrPair) -> Tensor {
     pooling("adaptiveAvgPool2d", input) { x in
-        AvgPool2d(geometry: adaptivePool("adaptiveAvgPool2d", x, outputSize), adjoint: false)(x)
+        AvgPool2dOp(geometry: adaptivePool("adaptiveAvgPool2d", x, outputSize), adjoint: false)(x)
     }
 }
 
@@ -300,7 +300,7 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: IntOrPair) -> Tensor 
 /// ```
 public func adaptiveMaxPool2d(_ input: Tensor, outputSize: IntOrPair) -> Tensor {
     pooling("adaptiveMaxPool2d", input) { x in
-        MaxPool2d(geometry: adaptivePool("adaptiveMaxPool2d", x, outputSize))(x)
+        MaxPool2dOp(geometry: adaptivePool("adaptiveMaxPool2d", x, outputSize))(x)
     }
 }
 

@@ -1,0 +1,74 @@
+import AutogradOps
+import AutogradTensor
+
+/// LeNet-5 for 1×28×28 images (as for MNIST, with the first convolution
+/// padded to keep 28×28): two 5×5 convolutions (6 and 16 channels), each
+/// followed by ReLU and 2×2 max pooling, then fully connected layers of
+/// 120, 84 and `classes` outputs.
+///
+/// ```swift
+/// let model = LeNet5()
+/// let logits = model(Tensor.randn([64, 1, 28, 28]))   // [64, 10]
+/// ```
+public final class LeNet5: Module {
+    public let features: Sequential
+    public let classifier: Sequential
+
+    public init(classes: Int = 10, dtype: DType = .float32) {
+        features = Sequential([
+            Conv2d(1, 6, kernelSize: 5, padding: 2, dtype: dtype), ReLU(), MaxPool2d(kernelSize: 2),
+            Conv2d(6, 16, kernelSize: 5, dtype: dtype), ReLU(), MaxPool2d(kernelSize: 2),
+        ])
+        classifier = Sequential([
+            Linear(16 * 5 * 5, 120, dtype: dtype), ReLU(),
+            Linear(120, 84, dtype: dtype), ReLU(),
+            Linear(84, classes, dtype: dtype),
+        ])
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        let f = features(x)
+        return classifier(f.reshaped([f.shape[0], -1]))
+    }
+}
+
+/// AlexNet in torchvision's layout for 3×224×224 images: five convolutions
+/// of 64, 192, 384, 256 and 256 channels with ReLU and three 3×3 max pools
+/// of stride 2, an adaptive average pool to 6×6, and a classifier of two
+/// 4096-wide layers with dropout.
+///
+/// ```swift
+/// let model = AlexNet(classes: 1000)
+/// let logits = model(Tensor.randn([2, 3, 224, 224]))   // [2, 1000]
+/// ```
+public final class AlexNet: Module {
+    public let features: Sequential
+    public let avgpool: AdaptiveAvgPool2d
+    public let classifier: Sequential
+
+    public init(classes: Int = 1000, dropout: Double = 0.5, dtype: DType = .float32) {
+        features = Sequential([
+            Conv2d(3, 64, kernelSize: 11, stride: 4, padding: 2, dtype: dtype), ReLU(),
+            MaxPool2d(kernelSize: 3, stride: 2),
+            Conv2d(64, 192, kernelSize: 5, padding: 2, dtype: dtype), ReLU(),
+            MaxPool2d(kernelSize: 3, stride: 2),
+            Conv2d(192, 384, kernelSize: 3, padding: 1, dtype: dtype), ReLU(),
+            Conv2d(384, 256, kernelSize: 3, padding: 1, dtype: dtype), ReLU(),
+            Conv2d(256, 256, kernelSize: 3, padding: 1, dtype: dtype), ReLU(),
+            MaxPool2d(kernelSize: 3, stride: 2),
+        ])
+        avgpool = AdaptiveAvgPool2d(outputSize: 6)
+        classifier = Sequential([
+            Dropout(dropout), Linear(256 * 6 * 6, 4096, dtype: dtype), ReLU(),
+            Dropout(dropout), Linear(4096, 4096, dtype: dtype), ReLU(),
+            Linear(4096, classes, dtype: dtype),
+        ])
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        let f = avgpool(features(x))
+        return classifier(f.reshaped([f.shape[0], -1]))
+    }
+}

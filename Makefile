@@ -2,7 +2,7 @@
 # Both install what they need first (Debian/Ubuntu packages, via apt-get).
 
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz
+APT_PACKAGES := libopenblas-dev liblapacke-dev libomp-dev graphviz zlib1g-dev
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: all deps build run test test-asan test-ubsan test-tsan fuzz test-consumer bench bench-check bench-thresholds clean

@@ -27,6 +27,8 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
+        // zlib from the system (Debian's zlib1g-dev), for gzip-compressed data files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The library in layers, each depending only on the ones below it, so
         // a call upward does not build: a lower layer reaches a higher one
         // only through hooks it declares itself (ExecutionObserver, …).
@@ -37,7 +39,7 @@ let package = Package(
         // Modules, losses, optimizers, datasets, checkpoints, the Trainer.
         .target(
             name: "AutogradNN",
-            dependencies: ["AutogradOps", "AutogradTensor", "CKernels"],
+            dependencies: ["AutogradOps", "AutogradTensor", "CKernels", "CZlib"],
             resources: [.copy("Data/Resources/digits.csv")]
         ),
         // The graph compiler; above NN because compiled steps run optimizers.
@@ -69,7 +71,7 @@ let package = Package(
         .testTarget(name: "ReadmeTests", dependencies: ["Autograd"], plugins: ["ReadmeBlocks"]),
         .testTarget(
             name: "AutogradTests",
-            dependencies: ["Autograd", "AutogradTensor", "AutogradOps", "CKernels"],
+            dependencies: ["Autograd", "AutogradTensor", "AutogradOps", "CKernels", "CZlib"],
             exclude: ["Fixtures/make_fixtures.py"],
             resources: [.copy("Fixtures/from_python.safetensors")]
         ),

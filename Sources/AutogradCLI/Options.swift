@@ -7,11 +7,15 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
     case digits
     case playground(Playground)
     case mnist(String)
+    /// Fashion-MNIST as Debian's `dataset-fashion-mnist` installs it.
+    case fashionMNIST(String)
     case csv(String)
 
     init?(argument: String) {
         if argument == "digits" {
             self = .digits
+        } else if argument == "fashion-mnist" {
+            self = .fashionMNIST(MNIST.fashionMNISTDirectory)
         } else if let kind = Playground(rawValue: argument) {
             self = .playground(kind)
         } else if argument.hasPrefix("mnist:"), argument.count > 6 {
@@ -23,13 +27,14 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
         }
     }
 
-    static var allValueStrings: [String] { ["digits", "circle", "xor", "gauss", "spiral", "mnist:PATH", "csv:PATH"] }
+    static var allValueStrings: [String] { ["digits", "circle", "xor", "gauss", "spiral", "fashion-mnist", "mnist:PATH", "csv:PATH"] }
 
     var description: String {
         switch self {
         case .digits: "digits"
         case .playground(let kind): kind.rawValue
         case .mnist(let path): "mnist:" + path
+        case .fashionMNIST: "fashion-mnist"
         case .csv(let path): "csv:" + path
         }
     }
@@ -54,9 +59,13 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
             let data = kind.dataset(samples: samples, noise: noise, seed: seed)
             try DatasetSpec.check(data, classes, source: description)
             return data.split(testFraction: 0.2, seed: seed)
-        case .mnist(let directory):
-            let train = try MNIST.load(directory: directory, split: .train)
-            let test = try MNIST.load(directory: directory, split: .test)
+        case .mnist(let directory), .fashionMNIST(let directory):
+            // The command's models are MLPs: images [N, 1, 28, 28] go in as rows of 784.
+            func flat(_ d: TensorDataset) -> TensorDataset {
+                TensorDataset(features: d.features.reshaped([d.count, -1]), labels: d.labels, classCount: d.classCount)
+            }
+            let train = try flat(MNIST.load(directory: directory, split: .train))
+            let test = try flat(MNIST.load(directory: directory, split: .test))
             try DatasetSpec.check(train, classes, source: directory + " (train)")
             try DatasetSpec.check(test, classes, source: directory + " (test)")
             return (train, test)

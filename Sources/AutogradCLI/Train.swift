@@ -95,7 +95,7 @@ struct Train: ParsableCommand {
         switch dataset {
         case .digits: return 30
         case .playground: return 200
-        case .mnist: return 10
+        case .mnist, .fashionMNIST: return 10
         case .csv: return 50
         }
     }

@@ -91,7 +91,7 @@ struct DataTests {
         folder.write("t10k-images-idx3-ubyte", idx([2, 2, 3], [0, 255, 51, 0, 0, 0, 102, 0, 0, 0, 0, 255]))
         folder.write("t10k-labels-idx1-ubyte", idx([2], [7, 3]))
         let test = try MNIST.load(directory: folder.path, split: .test)
-        #expect(test.count == 2 && test.featureShape == [6] && test.labels == [7, 3])
+        #expect(test.count == 2 && test.featureShape == [1, 2, 3] && test.labels == [7, 3])
         expectClose(test.features.scalars, [0, 1, 0.2, 0, 0, 0, 0.4, 0, 0, 0, 0, 1], tolerance: 1e-7, "pixels")
 
         func failure(_ images: [UInt8], _ labels: [UInt8]) -> String {
@@ -107,7 +107,7 @@ struct DataTests {
         let labels = idx([2], [1, 2])
         #expect(failure(Array(idx([2, 2, 3], Array(repeating: 0, count: 12)).dropLast()), labels).contains("need 12 data bytes, the file has 11"))
         #expect(failure([1, 2, 3, 4, 5], labels).contains("bad magic number"))
-        #expect(failure([0x1f, 0x8b, 8, 0, 0], labels).contains("gzip-compressed"))
+        #expect(failure([0x1f, 0x8b, 8, 0, 0], labels).contains("truncated gzip data"))
         #expect(failure([0, 0, 8], labels).contains("too short"))
         #expect(failure([0, 0, 0x0d, 1, 0, 0, 0, 0], labels).contains("not supported"))
         #expect(failure(idx([3, 2, 3], Array(repeating: 0, count: 18)), labels).contains("3 images but 2 labels"))
@@ -120,7 +120,7 @@ struct DataTests {
             _ = try MNIST.load(directory: folder.path + "/missing", split: .train)
             Issue.record("a missing folder loaded")
         } catch {
-            #expect(error.description.contains("No such file"))
+            #expect(error.description.contains("no such file, nor"))
         }
     }
 

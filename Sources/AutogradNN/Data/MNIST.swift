@@ -1,21 +1,31 @@
 import AutogradOps
 import AutogradTensor
+import Glibc
 
-/// MNIST or Fashion-MNIST from their IDX files in a folder the user gives:
+/// MNIST or Fashion-MNIST from their IDX files in a folder:
 /// `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
-/// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte` (uncompressed).
-/// Pixels are scaled to [0, 1]; images are flattened to 784 features.
+/// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each plain or
+/// gzip-compressed (the same name with `.gz`, as the datasets ship and as
+/// Debian's `dataset-fashion-mnist` installs them under ``fashionMNISTDirectory``).
+/// Pixels are scaled to [0, 1]; images load as [N, 1, rows, columns].
 ///
 /// ```swift
-/// let train = try MNIST.load(directory: "data/mnist", split: .train)
+/// let train = try MNIST.load(directory: MNIST.fashionMNISTDirectory, split: .train)  // [60000, 1, 28, 28]
 /// ```
 public enum MNIST {
     public enum Split: Sendable { case train, test }
 
+    /// Where Debian's `dataset-fashion-mnist` package puts Fashion-MNIST.
+    public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// Fashion-MNIST's class names, by label.
+    public static let fashionClassNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                           "Sneaker", "Bag", "Ankle boot"]
+
     public static func load(directory: String, split: Split) throws(DataError) -> TensorDataset {
         let prefix = split == .train ? "train" : "t10k"
-        let imagesPath = directory + "/\(prefix)-images-idx3-ubyte"
-        let labelsPath = directory + "/\(prefix)-labels-idx1-ubyte"
+        let imagesPath = try locate(directory + "/\(prefix)-images-idx3-ubyte")
+        let labelsPath = try locate(directory + "/\(prefix)-labels-idx1-ubyte")
         let images = try IDX.read(imagesPath)
         let labels = try IDX.read(labelsPath)
         guard images.dimensions.count == 3 else {
@@ -29,11 +39,18 @@ public enum MNIST {
         }
         let classes = labels.data.map(Int.init)
         if let bad = classes.firstIndex(where: { $0 > 9 }) {
-            throw DataError(labelsPath, "label \(classes[bad]) at index \(bad) is not a digit class 0…9")
+            throw DataError(labelsPath, "label \(classes[bad]) at index \(bad) is not a class 0…9")
         }
-        let count = images.dimensions[0], width = images.dimensions[1] * images.dimensions[2]
-        let features = Tensor(shape: [count, width], scalars: images.data.map { Float($0) / 255 })
+        let d = images.dimensions
+        let features = Tensor(shape: [d[0], 1, d[1], d[2]], scalars: images.data.map { Float($0) / 255 })
         return TensorDataset(features: features, labels: classes, classCount: 10)
+    }
+
+    /// `path`, or `path.gz` when only that exists.
+    private static func locate(_ path: String) throws(DataError) -> String {
+        if access(path, F_OK) == 0 { return path }
+        if access(path + ".gz", F_OK) == 0 { return path + ".gz" }
+        throw DataError(path, "no such file, nor \(path).gz")
     }
 }
 
@@ -56,8 +73,8 @@ public enum IDX {
     public static func decode(_ bytes: [UInt8], source path: String = "idx") throws(DataError)
         -> (dimensions: [Int], data: ArraySlice<UInt8>) {
         guard bytes.count >= 4 else { throw DataError(path, "file is \(bytes.count) bytes, too short for an IDX header") }
-        if bytes[0] == 0x1f && bytes[1] == 0x8b {
-            throw DataError(path, "file is gzip-compressed; decompress it first (gunzip)")
+        if Gzip.isCompressed(bytes) {
+            return try decode(Gzip.decompress(bytes, source: path), source: path)
         }
         guard bytes[0] == 0, bytes[1] == 0 else { throw DataError(path, "not an IDX file (bad magic number)") }
         guard bytes[2] == 0x08 else {

@@ -1,0 +1,2 @@
+/* zlib, for reading gzip-compressed data files (Fashion-MNIST's IDX files). */
+#include <zlib.h>

@@ -33,6 +33,13 @@ typedef struct {
  */
 size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads);
 
+/**
+ * The scratch ag_conv2d_forward needs for a convolution of this dtype: none
+ * where it runs the direct kernel (float32 of stride 1 with few input
+ * channels per group, at AVX2 and above), else ag_conv2d_workspace's.
+ */
+size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
+
 /** y = conv(x, w). `ws` holds `ws_elems` elements of scratch (see ag_conv2d_workspace). */
 void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *w, void *y,
                        void *ws, size_t ws_elems);

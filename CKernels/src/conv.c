@@ -10,6 +10,7 @@
 #include "../include/ag_conv.h"
 #include "../include/ag_gemm.h"
 #include "ag_internal.h"
+#include "conv_direct.h"
 
 #define T float
 #define SFX f32
@@ -209,8 +210,16 @@ static void run(ag_dtype dt, const ag_conv2d_desc *d, conv_pass pass, const void
     }
 }
 
+size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
+    return ag_conv2d_direct_applies(dt, d) ? 0 : ag_conv2d_workspace(d, threads);
+}
+
 void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *w, void *y,
                        void *ws, size_t ws_elems) {
+    if (d->n > 0 && d->c > 0 && ag_conv2d_direct_applies(dt, d)) {
+        ag_conv2d_direct_forward(d, x, w, y);
+        return;
+    }
     run(dt, d, FORWARD, x, w, y, ws, ws_elems);
 }
 

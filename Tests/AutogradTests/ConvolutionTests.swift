@@ -131,6 +131,25 @@ struct ConvolutionTests {
         }
     }
 
+    /// Float32 convolutions of stride 1 and few channels run the direct
+    /// kernel (AVX2 or AVX-512), the rest im2col and a GEMM: every level
+    /// agrees with the float64 reference, wide rows and the padding's edges included.
+    @Test(arguments: [ConvCase(n: 2, c: 3, h: 9, w: 37, k: 11, r: 3, s: 5, padding: [1, 2]),
+                      ConvCase(n: 1, c: 8, h: 7, w: 21, k: 8, r: 3, s: 3, padding: .same, dilation: 2),
+                      ConvCase(n: 3, c: 6, h: 6, w: 18, k: 6, r: 3, s: 3, padding: 1, groups: 6),
+                      ConvCase(n: 2, c: 1, h: 28, w: 28, k: 6, r: 5, s: 5, padding: 2)])
+    func everyLevelMatchesTheReference(_ cc: ConvCase) {
+        var rng = RandomGenerator(seed: 24)
+        let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)
+        let w = Tensor.randn(cc.weightShape, dtype: .float64, using: &rng)
+        let (_, _, oh, ow) = cc.geometry
+        let expected = cc.reference(x.scalars, w.scalars, [Double](repeating: 0, count: cc.n * cc.k * oh * ow)).y
+        for level in Kernels.ISA.allCases where level <= Kernels.supportedISA {
+            let y = Kernels.withISA(level) { cc.apply(x.to(.float32), w.to(.float32)) }
+            expectClose(y.scalars, expected, tolerance: 1e-4, "\(cc) at \(level)")
+        }
+    }
+
     /// Both ways of using the threads (whole images per thread, or each
     /// product split) give the reference, and the weight gradient the same
     /// bits on every run.

@@ -81,11 +81,13 @@ package struct ConvGeometry: Hashable, Sendable {
         "stride \(IntOrPair(strideH, strideW)), padding \(padTop == padBottom && padLeft == padRight ? "\(IntOrPair(padTop, padLeft))" : "[\(padTop), \(padBottom), \(padLeft), \(padRight)]"), dilation \(IntOrPair(dilationH, dilationW)), groups \(groups)"
     }
 
-    /// Runs one of the three kernels with a workspace from the buffer pool.
-    static func run(_ d: ag_conv2d_desc, dtype: DType,
+    /// Runs one of the three kernels with a workspace from the buffer pool
+    /// (none for the forward pass where it runs the direct kernel).
+    static func run(_ d: ag_conv2d_desc, dtype: DType, forward: Bool = false,
                     _ kernel: (UnsafeMutableRawPointer?, Int) -> Void) {
         var desc = d
-        let elems = ag_conv2d_workspace(&desc, ag_num_threads())
+        let elems = forward ? ag_conv2d_forward_workspace(dtype.c, &desc, ag_num_threads())
+                            : ag_conv2d_workspace(&desc, ag_num_threads())
         if elems == 0 {
             kernel(nil, 0)
             return
@@ -136,7 +138,7 @@ package struct Conv2dOp: Primitive {
         let s = x.shape, k = w.shape
         let d = geometry.desc(n: s[0], c: s[1], h: s[2], w: s[3], k: k[0], r: k[2], s: k[3],
                               oh: output.shape[2], ow: output.shape[3])
-        ConvGeometry.run(d, dtype: x.dtype) { ws, elems in
+        ConvGeometry.run(d, dtype: x.dtype, forward: true) { ws, elems in
             var desc = d
             ag_conv2d_forward(x.dtype.c, &desc, x.pointer, w.pointer, output.pointer, ws, elems)
         }

@@ -1,0 +1,232 @@
+/* Direct 2-D convolution for stride 1 and few input channels per group:
+ * no column matrix. Each step holds KB output channels × one vector of
+ * output columns in registers and, for every input channel and kernel tap,
+ * loads the input row segment once and multiplies it into all KB
+ * accumulators with each channel's weight broadcast (oneDNN's direct
+ * convolution, on NCHW). Taps that reach into the padding load under a
+ * lane mask. Float32 at AVX2 and AVX-512; other cases take im2col. */
+#include "conv_direct.h"
+
+#if AG_X86
+#include <immintrin.h>
+
+/* Lanes [lo, hi) of a vector of `width` set. */
+#define LANES(lo, hi) ((hi) > (lo) ? ((1u << (hi)) - 1) & ~((1u << (lo)) - 1) : 0u)
+
+/* Output row i of output channels [k0, k0 + KB) (one group's) of image
+ * b, JV vectors of sixteen output columns at a time: KB·JV accumulators,
+ * so that enough independent FMAs are in flight even for one channel
+ * (depthwise). `mask[v · vectors + q]` is the lane mask of kernel column
+ * v's load for the q-th vector of output columns (lanes reading inside the
+ * row), the same for every row, channel and image. */
+#define DIRECT_ROW_AVX512(KB, JV)                                                                               \
+    AG_AVX512 static void direct_row_avx512_##KB##_##JV(const ag_conv2d_desc *d, const float *x,               \
+                                                        const float *w, float *y, int64_t b, int64_t k0,       \
+                                                        int64_t i, const __mmask16 *mask, int64_t vectors) {   \
+        const int64_t cg = d->c / d->groups, kg = d->k / d->groups, g = k0 / kg;                             \
+        const int64_t rs = d->r * d->s, crs = cg * rs;                                                       \
+        for (int64_t q0 = 0; q0 < vectors; q0 += JV) {                                                        \
+            const int64_t jb = 16 * q0;                                                                       \
+            __m512 acc[KB][JV];                                                                               \
+            for (int kk = 0; kk < KB; kk++)                                                                   \
+                for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_setzero_ps();                           \
+            for (int64_t ci = 0; ci < cg; ci++) {                                                            \
+                const float *plane = x + ((b * d->c + g * cg + ci) * d->h) * d->w;                            \
+                for (int64_t u = 0; u < d->r; u++) {                                                          \
+                    int64_t ih = i - d->pad_h + u * d->dil_h;                                                 \
+                    if (ih < 0 || ih >= d->h) continue;                                                      \
+                    uintptr_t row = (uintptr_t)(plane + ih * d->w);                                           \
+                    const float *wt = w + (k0 * crs) + ci * rs + u * d->s;                                    \
+                    for (int64_t v = 0; v < d->s; v++) {                                                      \
+                        /* Masked-off lanes are not read: the address may lie outside the row. */             \
+                        uintptr_t at = row + (uintptr_t)((jb - d->pad_w + v * d->dil_w) * 4);                 \
+                        __m512 xv[JV];                                                                        \
+                        for (int jv = 0; jv < JV; jv++)                                                       \
+                            xv[jv] = q0 + jv < vectors                                                        \
+                                ? _mm512_maskz_loadu_ps(mask[v * vectors + q0 + jv], (const float *)(at + 64 * jv)) \
+                                : _mm512_setzero_ps();                                                        \
+                        for (int kk = 0; kk < KB; kk++) {                                                     \
+                            __m512 wv = _mm512_set1_ps(wt[kk * crs + v]);                                     \
+                            for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_fmadd_ps(xv[jv], wv, acc[kk][jv]); \
+                        }                                                                                     \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+            for (int jv = 0; jv < JV && q0 + jv < vectors; jv++) {                                            \
+                int64_t j = jb + 16 * jv, live = d->ow - j < 16 ? d->ow - j : 16;                             \
+                for (int kk = 0; kk < KB; kk++)                                                               \
+                    _mm512_mask_storeu_ps(y + ((b * d->k + k0 + kk) * d->oh + i) * d->ow + j,                 \
+                                          (__mmask16)LANES(0, live), acc[kk][jv]);                            \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+DIRECT_ROW_AVX512(1, 1)
+DIRECT_ROW_AVX512(1, 2)
+DIRECT_ROW_AVX512(1, 4)
+DIRECT_ROW_AVX512(2, 1)
+DIRECT_ROW_AVX512(2, 2)
+DIRECT_ROW_AVX512(2, 4)
+DIRECT_ROW_AVX512(4, 1)
+DIRECT_ROW_AVX512(4, 2)
+DIRECT_ROW_AVX512(4, 4)
+DIRECT_ROW_AVX512(8, 1)
+DIRECT_ROW_AVX512(8, 2)
+
+typedef void (*direct_row_avx512_fn)(const ag_conv2d_desc *, const float *, const float *, float *, int64_t, int64_t,
+                                     int64_t, const __mmask16 *, int64_t);
+
+/* The variant for KB channels and a row of `vectors` vectors: as many
+ * vectors at once as the row has, up to what the registers hold. */
+static direct_row_avx512_fn direct_row_avx512(int kb, int64_t vectors) {
+    int jv = vectors >= 4 ? 4 : vectors >= 2 ? 2 : 1;
+    switch (kb) {
+    case 8: return jv >= 2 ? direct_row_avx512_8_2 : direct_row_avx512_8_1;
+    case 4: return jv == 4 ? direct_row_avx512_4_4 : jv == 2 ? direct_row_avx512_4_2 : direct_row_avx512_4_1;
+    case 2: return jv == 4 ? direct_row_avx512_2_4 : jv == 2 ? direct_row_avx512_2_2 : direct_row_avx512_2_1;
+    default: return jv == 4 ? direct_row_avx512_1_4 : jv == 2 ? direct_row_avx512_1_2 : direct_row_avx512_1_1;
+    }
+}
+
+/* The same on eight lanes, with masks as vectors (16 registers: KB·JV ≤ 8). */
+#define DIRECT_ROW_AVX2(KB, JV)                                                                                 \
+    AG_AVX2 static void direct_row_avx2_##KB(const ag_conv2d_desc *d, const float *x, const float *w, float *y, \
+                                             int64_t b, int64_t k0, int64_t i) {                               \
+        const int64_t cg = d->c / d->groups, kg = d->k / d->groups, g = k0 / kg;                             \
+        const int64_t rs = d->r * d->s, crs = cg * rs;                                                       \
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);                                       \
+        for (int64_t jb = 0; jb < d->ow; jb += 8 * JV) {                                                      \
+            __m256i mask[AG_CONV_DIRECT_MAX_TAPS][JV];                                                        \
+            for (int64_t v = 0; v < d->s; v++)                                                                \
+                for (int jv = 0; jv < JV; jv++) {                                                             \
+                    int64_t j = jb + 8 * jv, live = d->ow - j < 8 ? d->ow - j : 8;                            \
+                    int64_t iw = j - d->pad_w + v * d->dil_w;                                                 \
+                    int64_t lo = iw < 0 ? -iw : 0, hi = d->w - iw < live ? d->w - iw : live;                  \
+                    if (lo > 8) lo = 8;                                                                       \
+                    if (hi < 0) hi = 0;                                                                       \
+                    mask[v][jv] = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane),     \
+                                                   _mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)lo - 1))); \
+                }                                                                                             \
+            __m256 acc[KB][JV];                                                                               \
+            for (int kk = 0; kk < KB; kk++)                                                                   \
+                for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm256_setzero_ps();                           \
+            for (int64_t ci = 0; ci < cg; ci++) {                                                            \
+                const float *plane = x + ((b * d->c + g * cg + ci) * d->h) * d->w;                            \
+                for (int64_t u = 0; u < d->r; u++) {                                                          \
+                    int64_t ih = i - d->pad_h + u * d->dil_h;                                                 \
+                    if (ih < 0 || ih >= d->h) continue;                                                      \
+                    uintptr_t row = (uintptr_t)(plane + ih * d->w);                                           \
+                    const float *wt = w + (k0 * crs) + ci * rs + u * d->s;                                    \
+                    for (int64_t v = 0; v < d->s; v++) {                                                      \
+                        uintptr_t at = row + (uintptr_t)((jb - d->pad_w + v * d->dil_w) * 4);                 \
+                        __m256 xv[JV];                                                                        \
+                        for (int jv = 0; jv < JV; jv++)                                                       \
+                            xv[jv] = _mm256_maskload_ps((const float *)(at + 32 * jv), mask[v][jv]);         \
+                        for (int kk = 0; kk < KB; kk++) {                                                     \
+                            __m256 wv = _mm256_set1_ps(wt[kk * crs + v]);                                     \
+                            for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm256_fmadd_ps(xv[jv], wv, acc[kk][jv]); \
+                        }                                                                                     \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+            for (int jv = 0; jv < JV; jv++) {                                                                 \
+                int64_t j = jb + 8 * jv, live = d->ow - j < 8 ? d->ow - j : 8;                                \
+                if (live <= 0) break;                                                                         \
+                __m256i out = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), lane);                        \
+                for (int kk = 0; kk < KB; kk++)                                                               \
+                    _mm256_maskstore_ps(y + ((b * d->k + k0 + kk) * d->oh + i) * d->ow + j, out, acc[kk][jv]); \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+DIRECT_ROW_AVX2(1, 4)
+DIRECT_ROW_AVX2(2, 4)
+DIRECT_ROW_AVX2(4, 2)
+DIRECT_ROW_AVX2(8, 1)
+
+typedef void (*direct_row_fn)(const ag_conv2d_desc *, const float *, const float *, float *, int64_t, int64_t,
+                              int64_t);
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *x, *w;
+    float *y;
+    int64_t blocks;   /* channel blocks per group */
+    int avx512;
+} direct_job;
+
+/* The widest block of at most 8 channels that fits in what is left of a group. */
+static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
+
+/* Work items [begin, end): (image, group, channel block, output row), rows innermost. */
+static void direct_items(void *ctx, size_t begin, size_t end) {
+    const direct_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t kg = d->k / d->groups;
+    /* The AVX-512 rows' lane masks, once for the whole range. */
+    int64_t vectors = (d->ow + 15) / 16;
+    __mmask16 mask[AG_CONV_DIRECT_MAX_TAPS * AG_CONV_DIRECT_MAX_VECTORS];
+    if (j->avx512)
+        for (int64_t v = 0; v < d->s; v++)
+            for (int64_t q = 0; q < vectors; q++) {
+                int64_t jcol = 16 * q, live = d->ow - jcol < 16 ? d->ow - jcol : 16;
+                int64_t iw = jcol - d->pad_w + v * d->dil_w;
+                int64_t lo = iw < 0 ? -iw : 0, hi = d->w - iw < live ? d->w - iw : live;
+                if (lo > 16) lo = 16;
+                if (hi < 0) hi = 0;
+                mask[v * vectors + q] = (__mmask16)LANES(lo, hi);
+            }
+    /* The first item's coordinates, then each next one by carrying. */
+    int64_t i = (int64_t)begin % d->oh, rest = (int64_t)begin / d->oh;
+    int64_t blk = rest % j->blocks, bg = rest / j->blocks;
+    for (size_t item = begin; item < end; item++) {
+        int64_t g = bg % d->groups, b = bg / d->groups;
+        /* Blocks of 8 first, then the rest of the group in narrower ones. */
+        int64_t k = blk * 8, stop = k + 8 < kg ? k + 8 : kg;
+        while (k < stop) {
+            int kb = block_width(stop - k);
+            if (j->avx512) {
+                direct_row_avx512(kb, vectors)(d, j->x, j->w, j->y, b, g * kg + k, i, mask, vectors);
+            } else {
+                direct_row_fn fn = kb == 8 ? direct_row_avx2_8 : kb == 4 ? direct_row_avx2_4
+                                 : kb == 2 ? direct_row_avx2_2 : direct_row_avx2_1;
+                fn(d, j->x, j->w, j->y, b, g * kg + k, i);
+            }
+            k += kb;
+        }
+        if (++i == d->oh) {
+            i = 0;
+            if (++blk == j->blocks) {
+                blk = 0;
+                bg++;
+            }
+        }
+    }
+}
+#endif
+
+int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) {
+#if AG_X86
+    int64_t cg = d->c / d->groups;
+    return dt == AG_F32 && ag_isa() >= AG_ISA_AVX2 && d->stride_h == 1 && d->stride_w == 1 &&
+           cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS &&
+           d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS && d->oh > 0 && d->ow > 0 &&
+           d->k > 0;
+#else
+    (void)dt; (void)d;
+    return 0;
+#endif
+}
+
+void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y) {
+#if AG_X86
+    int64_t kg = d->k / d->groups;
+    direct_job job = {d, x, w, y, (kg + 7) / 8, ag_isa() >= AG_ISA_AVX512};
+    size_t items = (size_t)(d->n * d->groups * job.blocks * d->oh);
+    /* An item is one output row of up to 8 channels. */
+    size_t per_item = (size_t)((kg < 8 ? kg : 8) * d->ow * (d->c / d->groups) * d->r * d->s) + 1;
+    ag_parallel_for(items, AG_GRAIN_COSTLY * 16 / per_item + 1, direct_items, &job);
+#else
+    (void)d; (void)x; (void)w; (void)y;
+#endif
+}

@@ -1,0 +1,25 @@
+/* The direct convolution of conv_direct.c, for conv.c. */
+#ifndef AG_CONV_DIRECT_H
+#define AG_CONV_DIRECT_H
+
+#include "ag_internal.h"
+#include "../include/ag_conv.h"
+
+/* Input channels per group up to which the direct kernel runs instead of
+ * im2col and a GEMM. */
+#ifndef AG_CONV_DIRECT_MAX_CHANNELS
+#define AG_CONV_DIRECT_MAX_CHANNELS 8
+#endif
+
+/* Kernel columns up to which it runs (its lane masks live on the stack). */
+#define AG_CONV_DIRECT_MAX_TAPS 16
+/* Output rows up to this many sixteen-column vectors wide (the same reason). */
+#define AG_CONV_DIRECT_MAX_VECTORS 64
+
+/** Whether ag_conv2d_direct_forward handles this convolution at the active level. */
+int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d);
+
+/** y = conv(x, w) by the direct kernel (float32, stride 1); needs no scratch. */
+void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y);
+
+#endif

@@ -20,5 +20,6 @@
 #include "ag_blas.h"
 #include "ag_conv.h"
 #include "ag_pool.h"
+#include "ag_norm.h"
 
 #endif

@@ -34,16 +34,32 @@ struct Eval: ParsableCommand {
         } catch {
             throw fail(error.description)
         }
-        let saved: MLPCheckpoint
+        // Reads the architecture and checks every parameter it implies
+        // against the tensors in the file before anything is built.
+        let convolutional = ConvNetCheckpoint.describesConvNet(metadata)
+        let classes: Int, described: String, build: () throws(CheckpointError) -> Module
+        let fits: (TensorDataset) -> String?
         do {
-            // Reads the architecture and checks every parameter it implies
-            // against the tensors in the file before anything is built.
-            saved = try MLPCheckpoint(metadata: metadata)
-            try saved.check(tensors)
+            if convolutional {
+                let saved = try ConvNetCheckpoint(metadata: metadata)
+                try saved.check(tensors)
+                classes = saved.classes
+                described = saved.spec.description
+                build = { () throws(CheckpointError) in try saved.restore(tensors: tensors, metadata: metadata) }
+                fits = { $0.featureShape == saved.input ? nil
+                    : "the checkpoint's model takes \(saved.input) images but the data has \($0.featureShape)" }
+            } else {
+                let saved = try MLPCheckpoint(metadata: metadata)
+                try saved.check(tensors)
+                classes = saved.classes
+                described = "\(saved.spec) (\(saved.activation.rawValue))"
+                build = { () throws(CheckpointError) in try saved.restore(tensors: tensors, metadata: metadata) }
+                fits = { $0.featureShape.reduce(1, *) == saved.inputs ? nil
+                    : "the checkpoint's model takes \(saved.inputs) features but the data has \($0.featureShape.reduce(1, *))" }
+            }
         } catch {
             throw fail("\(checkpoint): \(error)")
         }
-        let spec = saved.spec, activation = saved.activation, inputs = saved.inputs, classes = saved.classes
         guard let data = dataset ?? metadata[MLPCheckpoint.Key.dataset].flatMap(DatasetSpec.init(argument:)) else {
             throw fail("the checkpoint does not name its dataset; pass --dataset")
         }
@@ -53,21 +69,20 @@ struct Eval: ParsableCommand {
 
         let test: TensorDataset
         do {
-            test = try data.load(samples: samples, noise: noise, seed: splitSeed, classes: classes).test
+            test = try data.load(samples: samples, noise: noise, seed: splitSeed, classes: classes,
+                                 images: convolutional).test
         } catch {
             throw fail(error.description)
         }
-        guard test.featureShape.reduce(1, *) == inputs else {
-            throw fail("the checkpoint's model takes \(inputs) features but \(data) has \(test.featureShape.reduce(1, *))")
-        }
-        let network: MLP
+        if let mismatch = fits(test) { throw fail(mismatch + " (\(data))") }
+        let network: Module
         do {
-            network = try saved.restore(tensors: tensors, metadata: metadata)
+            network = try build()
         } catch {
             throw fail(error.description)
         }
         let result = Trainer.evaluate(network, test, batchSize: batchSize)
-        print("evaluated \(spec) (\(activation.rawValue)) from \(checkpoint) on \(test.count) test examples of \(data)")
+        print("evaluated \(described) from \(checkpoint) on \(test.count) test examples of \(data)")
         print("test loss: \(Fmt.fixed(result.loss, 4))")
         print("test accuracy: \(Fmt.fixed(result.accuracy, 4))")
     }

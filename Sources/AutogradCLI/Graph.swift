@@ -11,7 +11,7 @@ struct GraphCommand: ParsableCommand {
         abstract: "Export the compiled training step of a model as a Graphviz DOT or SVG picture.",
         discussion: "The file's extension picks the format: .dot writes DOT text; .svg runs Graphviz's `dot` (apt install graphviz).")
 
-    @Option(help: "The model: mlp:W1,W2,… (hidden widths).") var model = ModelSpec(argument: "mlp:16,16")!
+    @Option(help: "The model: mlp:W1,W2,… (hidden widths).") var model = MLP.Spec("mlp:16,16")!
     @Option(parsing: .unconditional, help: "Input features.") var inputs = 2
     @Option(parsing: .unconditional, help: "Classes.") var classes = 2
     @Option(parsing: .unconditional, help: "Batch size the step is traced with.") var batch = 10

@@ -48,8 +48,29 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
     /// With `classes` (a model's class count), every label is checked to be
     /// in 0..<classes first; one that isn't is an error naming the source,
     /// the data row (before the split) and the value.
-    func load(samples: Int, noise: Double, seed: UInt64,
-              classes: Int? = nil) throws(DataError) -> (train: TensorDataset, test: TensorDataset) {
+    /// With `images`, image datasets keep their [N, C, H, W] shape (the
+    /// digits become [N, 1, 8, 8]), for convolutional models; others are
+    /// then an error.
+    func load(samples: Int, noise: Double, seed: UInt64, classes: Int? = nil,
+              images: Bool = false) throws(DataError) -> (train: TensorDataset, test: TensorDataset) {
+        if images {
+            switch self {
+            case .digits:
+                let data = try Digits.load()
+                try DatasetSpec.check(data, classes, source: description)
+                let shaped = TensorDataset(features: data.features.reshaped([data.count, 1, 8, 8]), labels: data.labels,
+                                           classCount: data.classCount)
+                return shaped.split(testFraction: 0.2, seed: seed)
+            case .mnist(let directory), .fashionMNIST(let directory):
+                let train = try MNIST.load(directory: directory, split: .train)
+                let test = try MNIST.load(directory: directory, split: .test)
+                try DatasetSpec.check(train, classes, source: directory + " (train)")
+                try DatasetSpec.check(test, classes, source: directory + " (test)")
+                return (train, test)
+            case .playground, .csv:
+                throw DataError(description, "is not a set of images; convolutional models train on digits, fashion-mnist or mnist:DIR")
+            }
+        }
         switch self {
         case .digits:
             let data = try Digits.load()
@@ -87,12 +108,40 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
 
 /// `--model mlp:128,64`: a multilayer perceptron with those hidden widths
 /// (`mlp:` alone is a linear classifier).
-/// `--model mlp:W1,W2,…`: the library's ``MLP/Spec``.
-typealias ModelSpec = MLP.Spec
-
+/// `--model`: an MLP (`mlp:W1,W2,…`, the library's ``MLP/Spec``) or a
+/// convolutional network (`lenet5`, `cnn:C1,C2,…`, a ``ConvNetSpec``).
 extension MLP.Spec: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
     public static var allValueStrings: [String] { ["mlp:W1,W2,…"] }
+}
+
+enum ModelSpec: ExpressibleByArgument, CustomStringConvertible {
+    case mlp(MLP.Spec)
+    case conv(ConvNetSpec)
+
+    init?(argument: String) {
+        if let spec = MLP.Spec(argument) {
+            self = .mlp(spec)
+        } else if let spec = ConvNetSpec(argument) {
+            self = .conv(spec)
+        } else {
+            return nil
+        }
+    }
+
+    static var allValueStrings: [String] { ["mlp:W1,W2,…", "lenet5", "cnn:C1,C2,…"] }
+
+    var description: String {
+        switch self {
+        case .mlp(let spec): spec.description
+        case .conv(let spec): spec.description
+        }
+    }
+
+    var isConvolutional: Bool {
+        if case .conv = self { return true }
+        return false
+    }
 }
 
 extension Activation: ExpressibleByArgument {}
@@ -129,7 +178,17 @@ struct MemoryEstimate {
     let parameters: Int
     let bytes: Double
 
-    init(spec: ModelSpec, inputs: Int, classes: Int, batchSize: Int, optimizer: OptimizerKind) {
+    /// A convolutional network on images `input` ([C, H, W]): its
+    /// parameters, and the values of every layer's output per image.
+    init?(spec: ConvNetSpec, input: [Int], classes: Int, batchSize: Int, optimizer: OptimizerKind) {
+        guard let shapes = spec.parameterShapes(input: input, classes: classes),
+              let values = spec.activationCount(input: input, classes: classes) else { return nil }
+        let parameterCount = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }
+        parameters = parameterCount < Double(Int.max) ? Int(parameterCount) : Int.max
+        bytes = 4 * (parameterCount * Double(2 + optimizer.statePerParameter) + 3 * Double(batchSize) * values)
+    }
+
+    init(spec: MLP.Spec, inputs: Int, classes: Int, batchSize: Int, optimizer: OptimizerKind) {
         let shapes = spec.parameterShapes(inputs: inputs, outputs: classes)
         // Double: a hostile --model must not overflow the estimate itself.
         let parameterCount = shapes.reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } }

@@ -12,13 +12,13 @@ struct Train: ParsableCommand {
             'test accuracy: 0.XXXX'.
             """)
 
-    @Option(help: "digits (bundled 8×8 digits), circle, xor, gauss, spiral (generated 2-D sets), mnist:DIR or csv:FILE.")
+    @Option(help: "digits (bundled 8×8 digits), circle, xor, gauss, spiral (generated 2-D sets), fashion-mnist, mnist:DIR or csv:FILE.")
     var dataset: DatasetSpec = .digits
 
-    @Option(help: "Hidden layer widths, as mlp:W1,W2,… (mlp: alone is a linear classifier).")
+    @Option(help: "mlp:W1,W2,… (hidden widths; mlp: alone is a linear classifier), lenet5, or cnn:C1,C2,… (3×3 convolutions with batch norm, a 2×2 max pool after every second).")
     var model = ModelSpec(argument: "mlp:128,64")!
 
-    @Option(help: "Activation between layers: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Activation between an MLP's layers: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")) (convolutional models use relu).")
     var activation: Activation = .relu
 
     @Option(help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -106,20 +106,35 @@ struct Train: ParsableCommand {
         manualSeed(seed)
         let (train, test): (TensorDataset, TensorDataset)
         do {
-            (train, test) = try dataset.load(samples: samples, noise: noise, seed: seed)
+            (train, test) = try dataset.load(samples: samples, noise: noise, seed: seed, images: model.isConvolutional)
         } catch {
             throw fail(error.description)
         }
         let inputs = train.featureShape.reduce(1, *)
         let classes = Swift.max(train.classCount, test.classCount)
-        let estimate = MemoryEstimate(spec: model, inputs: inputs, classes: classes, batchSize: batchSize, optimizer: optimizer)
+        let estimate: MemoryEstimate
+        switch model {
+        case .mlp(let spec):
+            estimate = MemoryEstimate(spec: spec, inputs: inputs, classes: classes, batchSize: batchSize, optimizer: optimizer)
+        case .conv(let spec):
+            guard let e = MemoryEstimate(spec: spec, input: train.featureShape, classes: classes, batchSize: batchSize,
+                                         optimizer: optimizer) else {
+                throw fail("\(spec) does not fit \(dataset)'s \(train.featureShape.map(String.init).joined(separator: "×")) images")
+            }
+            estimate = e
+        }
         if let limit = memoryLimit.map({ $0 * 1e9 }) ?? MemoryEstimate.available(), estimate.bytes > limit {
             let gb = { (b: Double) in b >= 1e9 ? Fmt.fixed(b / 1e9, 1) + " GB" : Fmt.fixed(b / 1e6, 1) + " MB" }
             throw fail("\(model) on \(inputs) inputs and \(classes) classes needs about \(gb(estimate.bytes)) to train "
                        + "(\(estimate.parameters) parameters with gradients and \(optimizer.rawValue) state), more than "
                        + (memoryLimit == nil ? "the \(gb(limit)) available" : "--memory-limit \(gb(limit))"))
         }
-        let network = MLP(model, inputs: inputs, outputs: classes, activation: activation)
+        let network: Module
+        switch model {
+        case .mlp(let spec): network = MLP(spec, inputs: inputs, outputs: classes, activation: activation)
+        case .conv(let spec): network = spec.build(input: train.featureShape, classes: classes)!
+        }
+        let activationName = model.isConvolutional ? "relu" : activation.rawValue
         let opt = optimizer.make(network.parameters, learningRate: lr, momentum: momentum, weightDecay: weightDecay)
         let lrSchedule = schedule.make(epochs: epochs, warmup: warmup)
         let trainer = Trainer(model: network, optimizer: opt, labelSmoothing: labelSmoothing, clipNorm: clipNorm)
@@ -132,7 +147,7 @@ struct Train: ParsableCommand {
         let checkpointPath = out + "/checkpoint.safetensors"
         Interruption.install(out: out)
 
-        print("training \(model) (\(activation.rawValue)) on \(dataset): \(train.count) train / \(test.count) test examples, "
+        print("training \(model) (\(activationName)) on \(dataset): \(train.count) train / \(test.count) test examples, "
               + "\(classes) classes, \(network.parameterCount) parameters, \(optimizer.rawValue) lr \(lr), \(schedule.rawValue) schedule")
         let bar = ProgressBar(batchSize: batchSize)
         var history: [EpochRecord] = []
@@ -164,11 +179,12 @@ struct Train: ParsableCommand {
                   + "test loss \(Fmt.fixed(check.loss, 4))  acc \(Fmt.fixed(check.accuracy, 4))  "
                   + "(\(Fmt.fixed(seconds, 2)) s)")
             do {
-                try Checkpoint.save(network, optimizer: opt, metadata: metadata(inputs: inputs, classes: classes, epoch: epoch),
+                try Checkpoint.save(network, optimizer: opt,
+                                    metadata: metadata(input: train.featureShape, classes: classes, epoch: epoch),
                                     to: checkpointPath)
                 try AtomicFile.write(EpochRecord.csv(history), to: out + "/metrics.csv")
                 // After every epoch, so an interrupted run's plot matches its metrics.
-                try AtomicFile.write(Plots.curves(history, title: "\(model) (\(activation.rawValue)) on \(dataset)"),
+                try AtomicFile.write(Plots.curves(history, title: "\(model) (\(activationName)) on \(dataset)"),
                                      to: out + "/curves.svg")
             } catch {
                 throw fail("\(error)")
@@ -189,8 +205,13 @@ struct Train: ParsableCommand {
         print("test accuracy: \(Fmt.fixed(history.last!.test.accuracy, 4))")
     }
 
-    private func metadata(inputs: Int, classes: Int, epoch: Int) -> [String: String] {
-        MLPCheckpoint(spec: model, activation: activation, inputs: inputs, classes: classes).metadata.merging([
+    private func metadata(input: [Int], classes: Int, epoch: Int) -> [String: String] {
+        let architecture = switch model {
+        case .mlp(let spec):
+            MLPCheckpoint(spec: spec, activation: activation, inputs: input.reduce(1, *), classes: classes).metadata
+        case .conv(let spec): ConvNetCheckpoint(spec: spec, input: input, classes: classes).metadata
+        }
+        return architecture.merging([
             MLPCheckpoint.Key.dataset: dataset.description,
             MLPCheckpoint.Key.seed: String(seed),
             MLPCheckpoint.Key.samples: String(samples),

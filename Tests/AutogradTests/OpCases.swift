@@ -205,6 +205,12 @@ enum OpCases {
         OpCase(name: "batchNorm train [N, C, L]", shapes: [[3, 2, 4], [2], [2]]) {
             batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
         },
+        OpCase(name: "batchNorm train [N, C, H, W]", shapes: [[2, 3, 3, 2], [3], [3]]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        },
+        OpCase(name: "batchNorm train [N, C, H, W] without weight and bias", shapes: [[3, 2, 2, 2]]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: nil, bias: nil, training: true) * 1.5
+        },
         OpCase(name: "batchNorm train [N, C]", shapes: [[4, 3], [3], [3]]) {
             batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
         },

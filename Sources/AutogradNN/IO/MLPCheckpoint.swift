@@ -40,17 +40,21 @@ public struct MLPCheckpoint: Sendable, Hashable {
     /// Reads the architecture from a checkpoint's metadata; a missing or
     /// unreadable value throws ``CheckpointError/incompatible(_:)`` naming the key.
     public init(metadata: [String: String]) throws(CheckpointError) {
-        func read<T>(_ key: String, _ parse: (String) -> T?) throws(CheckpointError) -> T {
-            guard let text = metadata[key] else {
-                throw .incompatible("the checkpoint has no '\(key)' in its metadata; was it written by 'autograd train'?")
-            }
-            guard let value = parse(text) else { throw .incompatible("metadata '\(key)' has a bad value: '\(text)'") }
-            return value
+        spec = try Self.read(metadata, Key.model, MLP.Spec.init)
+        activation = try Self.read(metadata, Key.activation, Activation.init(rawValue:))
+        inputs = try Self.read(metadata, Key.inputs) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        classes = try Self.read(metadata, Key.classes) { Int($0).flatMap { $0 >= 2 ? $0 : nil } }
+    }
+
+    /// Metadata `key` parsed by `parse`; a missing or unreadable value
+    /// throws ``CheckpointError/incompatible(_:)`` naming the key.
+    static func read<T>(_ metadata: [String: String], _ key: String,
+                        _ parse: (String) -> T?) throws(CheckpointError) -> T {
+        guard let text = metadata[key] else {
+            throw .incompatible("the checkpoint has no '\(key)' in its metadata; was it written by 'autograd train'?")
         }
-        spec = try read(Key.model, MLP.Spec.init)
-        activation = try read(Key.activation, Activation.init(rawValue:))
-        inputs = try read(Key.inputs) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
-        classes = try read(Key.classes) { Int($0).flatMap { $0 >= 2 ? $0 : nil } }
+        guard let value = parse(text) else { throw .incompatible("metadata '\(key)' has a bad value: '\(text)'") }
+        return value
     }
 
     /// The metadata that ``init(metadata:)`` reads back.
@@ -62,12 +66,19 @@ public struct MLPCheckpoint: Sendable, Hashable {
     /// Checks that `tensors` hold every parameter this architecture has,
     /// with its shape, without allocating anything of the claimed size.
     public func check(_ tensors: [String: Tensor]) throws(CheckpointError) {
-        for (name, shape) in spec.parameterShapes(inputs: inputs, outputs: classes) {
+        try Self.check(spec.parameterShapes(inputs: inputs, outputs: classes), in: tensors, for: description)
+    }
+
+    /// Checks that `tensors` hold each of `shapes` by name and shape;
+    /// `model` names the architecture in the error.
+    static func check(_ shapes: [(name: String, shape: [Int])], in tensors: [String: Tensor],
+                      for model: String) throws(CheckpointError) {
+        for (name, shape) in shapes {
             guard let tensor = tensors[name] else {
-                throw .incompatible("metadata \(self) needs tensor '\(name)', which is not in the file")
+                throw .incompatible("metadata \(model) needs tensor '\(name)', which is not in the file")
             }
             guard tensor.shape == shape else {
-                throw .incompatible("metadata \(self) needs '\(name)' of shape \(ShapeRules.describe(shape)), the file has \(ShapeRules.describe(tensor.shape))")
+                throw .incompatible("metadata \(model) needs '\(name)' of shape \(ShapeRules.describe(shape)), the file has \(ShapeRules.describe(tensor.shape))")
             }
         }
     }

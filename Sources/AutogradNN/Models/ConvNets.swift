@@ -4,32 +4,16 @@ import AutogradTensor
 /// LeNet-5 for 1×28×28 images (as for MNIST, with the first convolution
 /// padded to keep 28×28): two 5×5 convolutions (6 and 16 channels), each
 /// followed by ReLU and 2×2 max pooling, then fully connected layers of
-/// 120, 84 and `classes` outputs.
+/// 120, 84 and `classes` outputs (``ConvNetSpec/lenet5``).
 ///
 /// ```swift
 /// let model = LeNet5()
 /// let logits = model(Tensor.randn([64, 1, 28, 28]))   // [64, 10]
 /// ```
-public final class LeNet5: Module {
-    public let features: Sequential
-    public let classifier: Sequential
-
+public final class LeNet5: ConvNet {
     public init(classes: Int = 10, dtype: DType = .float32) {
-        features = Sequential([
-            Conv2d(1, 6, kernelSize: 5, padding: 2, dtype: dtype), ReLU(), MaxPool2d(kernelSize: 2),
-            Conv2d(6, 16, kernelSize: 5, dtype: dtype), ReLU(), MaxPool2d(kernelSize: 2),
-        ])
-        classifier = Sequential([
-            Linear(16 * 5 * 5, 120, dtype: dtype), ReLU(),
-            Linear(120, 84, dtype: dtype), ReLU(),
-            Linear(84, classes, dtype: dtype),
-        ])
-        super.init()
-    }
-
-    public override func forward(_ x: Tensor) -> Tensor {
-        let f = features(x)
-        return classifier(f.reshaped([f.shape[0], -1]))
+        let net = ConvNetSpec.lenet5.build(input: [1, 28, 28], classes: classes, dtype: dtype)!
+        super.init(features: net.features, classifier: net.classifier)
     }
 }
 

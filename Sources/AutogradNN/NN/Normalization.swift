@@ -43,7 +43,6 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
     check(bias, "bias")
     // Statistics over every axis but the channels', shaped [C] for [N, C]
     // and [C, 1, ...] to broadcast against [N, C, ...].
-    let axes = [0] + Array(2..<x.rank)
     let perChannel = [channels] + [Int](repeating: 1, count: x.rank - 2)
     func broadcastable(_ t: Tensor) -> Tensor { x.rank == 2 ? t : t.reshaped(perChannel) }
     let mean: Tensor, variance: Tensor
@@ -52,17 +51,19 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
         guard count > 1 else {
             opError("batchNorm", "needs more than one value per channel in training mode, got input \(ShapeRules.describe(x.shape))")
         }
-        let batchMean = x.mean(alongAxes: axes)
-        mean = broadcastable(batchMean)
-        let batchVariance = (x - mean).squared().mean(alongAxes: axes)
-        variance = broadcastable(batchVariance)
+        // The fused kernels: statistics in one sweep, normalisation in one more,
+        // and a backward pass of two (BatchNormTrain).
+        let stats = noGrad { BatchNormStats()(x) }
         if let runningMean, let runningVar {
             noGrad {
-                let unbiased = batchVariance * (Double(count) / Double(count - 1))
+                let batchMean = stats.sliced(axis: 0, 0..<1).reshaped([channels])
+                let unbiased = stats.sliced(axis: 0, 1..<2).reshaped([channels]) * (Double(count) / Double(count - 1))
                 runningMean.assign(runningMean * (1 - momentum) + batchMean * momentum)
                 runningVar.assign(runningVar * (1 - momentum) + unbiased * momentum)
             }
         }
+        return BatchNormTrain(eps: eps)(x, stats, weight ?? Tensor.ones([channels], dtype: x.dtype),
+                                        bias ?? Tensor.zeros([channels], dtype: x.dtype))
     } else {
         guard let runningMean, let runningVar else {
             opError("batchNorm", "evaluation mode (training: false) needs runningMean and runningVar")

@@ -47,11 +47,31 @@ package struct PoolGeometry: Hashable, Sendable {
     }
 }
 
+/// Where the maxima were in a max pool's last forward run, kept for its
+/// backward pass as PyTorch keeps its indices: the op and the scatter and
+/// gather its derivatives make share one, so the backward pass (eager, or
+/// a compiled plan's, which runs after its forward) does not search the
+/// windows again. An empty or wrongly sized one is recomputed from x.
+package final class SavedIndices: @unchecked Sendable {
+    var values: [Int64] = []
+    package init() {}
+
+    /// The saved positions when they are for `count` windows, else x's own.
+    func positions(_ geometry: PoolGeometry, _ x: Tensor, count: Int) -> [Int64] {
+        values.count == count ? values : geometry.argmax(x, values: nil)
+    }
+}
+
 /// The maximum of each window (NaN wins, as in PyTorch). Its derivative
 /// routes the gradient to each window's maximum.
 package struct MaxPool2dOp: Primitive {
     package let geometry: PoolGeometry
+    /// Filled by each forward run, read by the backward pass.
+    package let saved = SavedIndices()
     package var name: String { "maxPool2d" }
+    package var identity: OpIdentity? { nil }
+
+    package init(geometry: PoolGeometry) { self.geometry = geometry }
 
     package func outputShape(_ inputs: [[Int]]) -> [Int] {
         let x = inputs[0]
@@ -62,16 +82,16 @@ package struct MaxPool2dOp: Primitive {
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let x = inputs[0].contiguousValues()
         let y = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        _ = geometry.argmax(x, values: y)
+        saved.values = geometry.argmax(x, values: y)
         return y
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [MaxPool2dScatter(geometry: geometry)(inputs[0], grad)]
+        [MaxPool2dScatter(geometry: geometry, saved: saved)(inputs[0], grad)]
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        MaxPool2dGather(geometry: geometry)(inputs[0], tangents[0]!)
+        MaxPool2dGather(geometry: geometry, saved: saved)(inputs[0], tangents[0]!)
     }
 }
 
@@ -79,7 +99,9 @@ package struct MaxPool2dOp: Primitive {
 /// window's maximum in an x-shaped tensor of zeros. Linear in g; x only chooses.
 package struct MaxPool2dScatter: Primitive {
     package let geometry: PoolGeometry
+    package let saved: SavedIndices
     package var name: String { "maxPool2dBackward" }
+    package var identity: OpIdentity? { nil }
 
     package func outputShape(_ inputs: [[Int]]) -> [Int] {
         let (x, g) = (inputs[0], inputs[1])
@@ -92,7 +114,7 @@ package struct MaxPool2dScatter: Primitive {
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let x = inputs[0].contiguousValues(), g = inputs[1].contiguousValues()
-        let idx = geometry.argmax(x, values: nil)
+        let idx = saved.positions(geometry, x, count: g.scalarCount)
         var d = geometry.desc(planes: x.shape[0] * x.shape[1])
         let dx = Tensor(uninitializedShape: shape, dtype: x.dtype)
         idx.withUnsafeBufferPointer { ag_pool2d_scatter(x.dtype.c, &d, $0.baseAddress, g.pointer, dx.pointer) }
@@ -100,7 +122,7 @@ package struct MaxPool2dScatter: Primitive {
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [nil, needs[1] ? MaxPool2dGather(geometry: geometry)(inputs[0], grad) : nil]
+        [nil, needs[1] ? MaxPool2dGather(geometry: geometry, saved: saved)(inputs[0], grad) : nil]
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
@@ -112,7 +134,9 @@ package struct MaxPool2dScatter: Primitive {
 /// window's maximum, pooled-shaped. Linear in v; x only chooses.
 package struct MaxPool2dGather: Primitive {
     package let geometry: PoolGeometry
+    package let saved: SavedIndices
     package var name: String { "maxPool2dGather" }
+    package var identity: OpIdentity? { nil }
 
     package func outputShape(_ inputs: [[Int]]) -> [Int] {
         let (x, v) = (inputs[0], inputs[1])
@@ -123,7 +147,7 @@ package struct MaxPool2dGather: Primitive {
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
         let x = inputs[0].contiguousValues(), v = inputs[1].contiguousValues()
-        let idx = geometry.argmax(x, values: nil)
+        let idx = saved.positions(geometry, x, count: shape.reduce(1, *))
         var d = geometry.desc(planes: x.shape[0] * x.shape[1])
         let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
         idx.withUnsafeBufferPointer { ag_pool2d_gather(x.dtype.c, &d, $0.baseAddress, v.pointer, out.pointer) }
@@ -131,7 +155,7 @@ package struct MaxPool2dGather: Primitive {
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
-        [nil, needs[1] ? MaxPool2dScatter(geometry: geometry)(inputs[0], grad) : nil]
+        [nil, needs[1] ? MaxPool2dScatter(geometry: geometry, saved: saved)(inputs[0], grad) : nil]
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {

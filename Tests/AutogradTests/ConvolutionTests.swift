@@ -241,6 +241,23 @@ struct ConvNetTests {
         }
     }
 
+    /// Dropout2d zeroes whole channels, scales the rest, and is the identity in evaluation mode.
+    @Test func channelDropoutDropsWholeChannels() {
+        manualSeed(44)
+        let drop = Dropout2d(0.5)
+        let x = Tensor.ones([4, 8, 3, 3], dtype: .float64)
+        let y = drop(x).scalars
+        var dropped = 0
+        for plane in 0..<32 {
+            let values = Set(y[(plane * 9)..<(plane * 9 + 9)])
+            #expect(values == [0] || values == [2], "plane \(plane): \(values)")
+            if values == [0] { dropped += 1 }
+        }
+        #expect(dropped > 4 && dropped < 28, "\(dropped) of 32 channels dropped")
+        drop.eval()
+        #expect(drop(x).scalars == x.scalars)
+    }
+
     @Test func compiledStepMatchesEagerMode() {
         manualSeed(41)
         let eager = ConvNetTests.digitsCNN(), compiled = ConvNetTests.digitsCNN()

@@ -24,3 +24,34 @@ public final class Dropout: Module {
         return x * keep
     }
 }
+
+/// Channel dropout (PyTorch's `nn.Dropout2d`): in training mode each whole
+/// channel of [N, C, H, W] (or [C, H, W]) is zeroed with probability `p`
+/// and the others scaled by 1 / (1 − p), as neighbouring pixels of a
+/// feature map are too alike for element dropout to regularise; the
+/// identity in evaluation mode.
+///
+/// ```swift
+/// let drop = Dropout2d(0.2)
+/// let y = drop(Tensor.randn([8, 16, 12, 12]))   // some of the 8·16 channels are 0
+/// ```
+public final class Dropout2d: Module {
+    public let p: Double
+
+    public init(_ p: Double = 0.5) {
+        guard p >= 0 && p < 1 else { fatalError("Dropout2d: probability \(p) is outside [0, 1)") }
+        self.p = p
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        guard x.rank == 3 || x.rank == 4 else {
+            opError("Dropout2d(\(p))", "expects [N, C, H, W] or [C, H, W], got \(ShapeRules.describe(x.shape))")
+        }
+        guard isTraining && p > 0 else { return x }
+        // One draw per channel, broadcast over its plane.
+        let channels = Array(x.shape.dropLast(2)) + [1, 1]
+        let keep = (Tensor.uniform(channels, dtype: x.dtype) .>= p) * (1 / (1 - p))
+        return x * keep
+    }
+}

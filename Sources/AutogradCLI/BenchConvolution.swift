@@ -1,4 +1,3 @@
-import AllocationCounter
 import Autograd
 import CKernels
 
@@ -87,60 +86,20 @@ extension Workloads {
     }
 
     /// A LeNet-5 training step: batch 64 of 1×28×28, cross-entropy, SGD lr 0.01 momentum 0.9.
-    final class LeNet5Step {
-        let model = LeNet5()
-        let optimizer: SGD
-        let inputs: Tensor
-        let labels: Tensor
-        private var compiled: CompiledFunction?
-
-        init(compiled: Bool) {
-            manualSeed(9)
-            optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
-            var rng = RandomGenerator(seed: 10)
-            inputs = Tensor.randn([64, 1, 28, 28], using: &rng)
-            labels = Tensor(shape: [64], scalars: (0..<64).map { _ in Double(Int.random(in: 0..<10, using: &rng)) })
-            if compiled {
-                let (model, optimizer) = (model, optimizer)
-                self.compiled = compile { (x: Tensor, y: Tensor) -> Tensor in
-                    optimizer.zeroGrad()
-                    let loss = crossEntropy(logits: model(x), labels: y)
-                    loss.backward()
-                    optimizer.step()
-                    return loss
-                }
-            }
-        }
-
-        @discardableResult
-        func run() -> Double {
-            if let compiled { return compiled(inputs, labels).item() }
-            optimizer.zeroGrad()
-            let loss = crossEntropy(logits: model(inputs), labels: labels)
-            loss.backward()
-            optimizer.step()
-            return loss.item()
-        }
+    static func lenet5Step(compiled: Bool) -> TrainingStep {
+        manualSeed(9)
+        return TrainingStep(model: LeNet5(), input: [1, 28, 28], classes: 10, batch: 64, compiled: compiled)
     }
 
     static func lenet5Training(compiled: Bool) -> Workload {
         Workload(name: compiled ? "train_lenet5_compiled" : "train_lenet5", unit: "samples/s") { reps in
-            let step = LeNet5Step(compiled: compiled)
+            let step = lenet5Step(compiled: compiled)
             return (64 / Timer.median(repetitions: reps) { step.run() }, nil)
         }
     }
 
     /// Heap allocations of one compiled LeNet-5 step after warm-up.
     static func lenet5Allocations() -> Workload {
-        Workload(name: "allocs_per_step_lenet5_compiled", unit: "count") { _ in
-            guard ag_allocation_counter_available() != 0 else { return (.nan, nil) }
-            let step = LeNet5Step(compiled: true)
-            for _ in 0..<3 { step.run() }
-            let before = ag_allocation_count()
-            ag_allocation_counting(1)
-            step.run()
-            ag_allocation_counting(0)
-            return (Double(ag_allocation_count() - before), nil)
-        }
+        allocations("allocs_per_step_lenet5_compiled") { lenet5Step(compiled: true) }
     }
 }

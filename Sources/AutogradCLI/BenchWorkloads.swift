@@ -183,13 +183,23 @@ enum Workloads {
         /// The same step through ``compile(options:_:)``, when asked for.
         private var compiled: CompiledFunction?
 
-        init(widths: [Int], batch: Int, compiled: Bool = false, options: CompileOptions = CompileOptions()) {
+        /// An MLP of these widths (inputs, hidden…, classes).
+        convenience init(widths: [Int], batch: Int, compiled: Bool = false, options: CompileOptions = CompileOptions()) {
             manualSeed(5)
-            model = MLP(inputs: widths[0], hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!, activation: .relu)
+            let mlp = MLP(inputs: widths[0], hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!,
+                          activation: .relu)
+            self.init(model: mlp, input: [widths[0]], classes: widths.last!, batch: batch, compiled: compiled,
+                      options: options)
+        }
+
+        /// `model` on random inputs of shape [batch] + `input` and labels in 0..<classes.
+        init(model: Module, input: [Int], classes: Int, batch: Int, compiled: Bool = false,
+             options: CompileOptions = CompileOptions()) {
+            self.model = model
             optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
             var rng = RandomGenerator(seed: 6)
-            inputs = Tensor.randn([batch, widths[0]], using: &rng)
-            labels = (0..<batch).map { _ in Int.random(in: 0..<widths.last!, using: &rng) }
+            inputs = Tensor.randn([batch] + input, using: &rng)
+            labels = (0..<batch).map { _ in Int.random(in: 0..<classes, using: &rng) }
             labelTensor = Tensor(shape: [batch], scalars: labels.map(Double.init))
             if compiled {
                 let (model, optimizer) = (model, optimizer)
@@ -258,9 +268,16 @@ enum Workloads {
     }
 
     static func allocationsPerStep(compiled: Bool = false) -> Workload {
-        Workload(name: compiled ? "allocs_per_step_mlp_mnist_compiled" : "allocs_per_step_mlp_mnist", unit: "count") { _ in
+        allocations(compiled ? "allocs_per_step_mlp_mnist_compiled" : "allocs_per_step_mlp_mnist") {
+            TrainingStep(widths: [784, 256, 128, 10], batch: 64, compiled: compiled)
+        }
+    }
+
+    /// Heap allocations of one step of `make()`'s training step after three of warm-up.
+    static func allocations(_ name: String, _ make: @escaping () -> TrainingStep) -> Workload {
+        Workload(name: name, unit: "count") { _ in
             guard ag_allocation_counter_available() != 0 else { return (.nan, nil) }
-            let step = TrainingStep(widths: [784, 256, 128, 10], batch: 64, compiled: compiled)
+            let step = make()
             for _ in 0..<3 { step.run() }
             let before = ag_allocation_count()
             ag_allocation_counting(1)

@@ -77,69 +77,17 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
     return y
 }
 
-/// Batch normalization of [N, C] or [N, C, L] inputs (PyTorch's
-/// `BatchNorm1d`), per channel C: in training mode it normalises with the
-/// batch's mean and biased variance, over N (and L), and updates running
-/// estimates (with the unbiased variance) by `momentum`; in evaluation mode it
-/// uses the running estimates. Then it scales by ``weight`` and shifts by
-/// ``bias``. See ``batchNorm(_:runningMean:runningVar:weight:bias:training:momentum:eps:)``.
+/// What ``BatchNorm1d`` and ``BatchNorm2d`` share (PyTorch's `_BatchNorm`):
+/// per-channel scale and shift, running estimates, and the checks that
+/// name the layer. In training mode it normalises with the batch's mean and
+/// biased variance per channel C and updates the running estimates (with
+/// the unbiased variance) by `momentum`; in evaluation mode it uses them.
+/// See ``batchNorm(_:runningMean:runningVar:weight:bias:training:momentum:eps:)``.
 ///
-/// Unlike PyTorch, the layer is always affine and always tracks running
-/// statistics (no `affine:` or `trackRunningStats:` options), and `momentum`
-/// cannot be `nil`.
-///
-/// ```swift
-/// let bn = BatchNorm1d(64)
-/// let y = bn(x)      // x: [batch, 64] or [batch, 64, length]
-/// ```
-public final class BatchNorm1d: Module {
-    /// The learned scale (γ) and shift (β), one per feature.
-    public let weight: Tensor
-    public let bias: Tensor
-    /// Running estimates used in evaluation mode (buffers: saved, not trained).
-    public let runningMean: Tensor
-    public let runningVar: Tensor
-    /// Added to the variance before the square root.
-    public let eps: Double
-    /// Weight of each new batch in the running estimates.
-    public let momentum: Double
-
-    /// Normalization of `features` channels.
-    public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
-        weight = Tensor.ones([features], dtype: dtype).requiringGrad()
-        bias = Tensor.zeros([features], dtype: dtype).requiringGrad()
-        runningMean = Tensor.zeros([features], dtype: dtype)
-        runningVar = Tensor.ones([features], dtype: dtype)
-        self.eps = eps
-        self.momentum = momentum
-        super.init()
-    }
-
-    public override func forward(_ x: Tensor) -> Tensor {
-        let features = weight.shape[0]
-        let layer = "BatchNorm1d(\(features))"
-        guard x.rank == 2 || x.rank == 3 else {
-            opError(layer, "expects [N, \(features)] or [N, \(features), L], got \(ShapeRules.describe(x.shape))")
-        }
-        guard x.shape[1] == features else {
-            opError(layer, "input \(ShapeRules.describe(x.shape)) has \(x.shape[1]) channels, expected \(features)")
-        }
-        if isTraining && x.scalarCount / Swift.max(features, 1) <= 1 {
-            opError(layer, "needs more than one value per channel in training mode, got input \(ShapeRules.describe(x.shape))")
-        }
-        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                         training: isTraining, momentum: momentum, eps: eps)
-    }
-}
-
-/// Batch normalization of [N, C, H, W] inputs (PyTorch's `BatchNorm2d`):
-/// per channel, over N, H and W. Otherwise as ``BatchNorm1d``.
-///
-/// ```swift
-/// let bn = BatchNorm2d(64)
-/// let y = bn(x)      // x: [batch, 64, height, width]
-/// ```
-public final class BatchNorm2d: Module {
+/// Unlike PyTorch, the layers are always affine and always track running
+/// statistics (no `affine:` or `trackRunningStats:` options), and
+/// `momentum` cannot be `nil`.
+public class BatchNormLayer: Module {
     /// The learned scale (γ) and shift (β), one per channel.
     public let weight: Tensor
     public let bias: Tensor
@@ -150,23 +98,27 @@ public final class BatchNorm2d: Module {
     public let eps: Double
     /// Weight of each new batch in the running estimates.
     public let momentum: Double
+    /// The input ranks the layer takes, and how its messages name it and them.
+    private let ranks: Set<Int>
+    private let kind: String, layouts: String
 
-    /// Normalization of `channels` channels.
-    public init(_ channels: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
+    init(_ channels: Int, eps: Double, momentum: Double, dtype: DType, ranks: Set<Int>, kind: String,
+         layouts: String) {
         weight = Tensor.ones([channels], dtype: dtype).requiringGrad()
         bias = Tensor.zeros([channels], dtype: dtype).requiringGrad()
         runningMean = Tensor.zeros([channels], dtype: dtype)
         runningVar = Tensor.ones([channels], dtype: dtype)
         self.eps = eps
         self.momentum = momentum
+        (self.ranks, self.kind, self.layouts) = (ranks, kind, layouts)
         super.init()
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
         let channels = weight.shape[0]
-        let layer = "BatchNorm2d(\(channels))"
-        guard x.rank == 4 else {
-            opError(layer, "expects [N, \(channels), H, W], got \(ShapeRules.describe(x.shape))")
+        let layer = "\(kind)(\(channels))"
+        guard ranks.contains(x.rank) else {
+            opError(layer, "expects \(layouts.replacing("C", with: String(channels))), got \(ShapeRules.describe(x.shape))")
         }
         guard x.shape[1] == channels else {
             opError(layer, "input \(ShapeRules.describe(x.shape)) has \(x.shape[1]) channels, expected \(channels)")
@@ -176,6 +128,36 @@ public final class BatchNorm2d: Module {
         }
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
                          training: isTraining, momentum: momentum, eps: eps)
+    }
+}
+
+/// Batch normalization of [N, C] or [N, C, L] inputs (PyTorch's
+/// `BatchNorm1d`): statistics per channel over N (and L). See ``BatchNormLayer``.
+///
+/// ```swift
+/// let bn = BatchNorm1d(64)
+/// let y = bn(x)      // x: [batch, 64] or [batch, 64, length]
+/// ```
+public final class BatchNorm1d: BatchNormLayer {
+    /// Normalization of `features` channels.
+    public init(_ features: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
+        super.init(features, eps: eps, momentum: momentum, dtype: dtype, ranks: [2, 3], kind: "BatchNorm1d",
+                   layouts: "[N, C] or [N, C, L]")
+    }
+}
+
+/// Batch normalization of [N, C, H, W] inputs (PyTorch's `BatchNorm2d`):
+/// statistics per channel over N, H and W. See ``BatchNormLayer``.
+///
+/// ```swift
+/// let bn = BatchNorm2d(64)
+/// let y = bn(x)      // x: [batch, 64, height, width]
+/// ```
+public final class BatchNorm2d: BatchNormLayer {
+    /// Normalization of `channels` channels.
+    public init(_ channels: Int, eps: Double = 1e-5, momentum: Double = 0.1, dtype: DType = .float32) {
+        super.init(channels, eps: eps, momentum: momentum, dtype: dtype, ranks: [4], kind: "BatchNorm2d",
+                   layouts: "[N, C, H, W]")
     }
 }
 

@@ -1,5 +1,8 @@
 /* 2-D convolution by image and group as GEMMs on column matrices (im2col),
  * or on the input itself for a 1×1 kernel of stride 1 without padding.
+ * A column matrix is built a tile of output rows at a time, small enough
+ * (AG_CONV_TILE_ELEMS) to be multiplied while it is still in L2, which
+ * also bounds the scratch whatever the image size.
  *
  * Two ways to use the threads. With at least as many images as threads
  * (and an even split, or four images a thread), each thread takes whole
@@ -29,9 +32,22 @@ static int is_pointwise(const ag_conv2d_desc *d) {
            d->oh == d->h && d->ow == d->w;
 }
 
+/* Output rows per tile: as many as keep a tile's column matrix within
+ * AG_CONV_TILE_ELEMS, so it is written and read again while in L2, and at
+ * least one. A tile's GEMM has rows·ow columns. */
+#ifndef AG_CONV_TILE_ELEMS
+#define AG_CONV_TILE_ELEMS ((int64_t)1 << 16)
+#endif
+static int64_t tile_rows(const ag_conv2d_desc *d) {
+    int64_t crs = (d->c / d->groups) * d->r * d->s;
+    int64_t rows = AG_CONV_TILE_ELEMS / (crs * (d->ow > 0 ? d->ow : 1));
+    if (rows < 1) rows = 1;
+    return rows > d->oh ? d->oh : rows;
+}
+
 static size_t column_elems(const ag_conv2d_desc *d) {
     if (is_pointwise(d)) return 0;
-    return (size_t)((d->c / d->groups) * d->r * d->s) * (size_t)(d->oh * d->ow);
+    return (size_t)((d->c / d->groups) * d->r * d->s) * (size_t)(tile_rows(d) * d->ow);
 }
 
 static size_t weight_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * (d->c / d->groups) * d->r * d->s); }
@@ -74,84 +90,82 @@ typedef struct {
     char *ws;
     int slots;
     int serial;       /* image by image: split the rows, not the images */
-    int64_t image;    /* the image being done, image by image */
 } conv_job;
 
-static void im2col_rows(void *ctx, size_t begin, size_t end);
-static void col2im_channels(void *ctx, size_t begin, size_t end);
-
-/* The column matrix of image b's group g (or the input itself when pointwise). */
-static const char *columns(conv_job *j, const char *x_bg, char *col) {
-    const ag_conv2d_desc *d = j->d;
-    if (is_pointwise(d)) return x_bg;
-    int64_t rows = (d->c / d->groups) * d->r * d->s;
-    if (j->serial) {
-        j->in = x_bg;  /* read by im2col_rows */
-        j->ws = col;
-        size_t grain = AG_GRAIN_CHEAP / (size_t)(d->oh * d->ow) + 1;
-        ag_parallel_for((size_t)rows, grain, im2col_rows, j);
-    } else if (j->dt == AG_F32) {
-        im2col_f32(d, (const float *)x_bg, (float *)col, 0, rows);
-    } else {
-        im2col_f64(d, (const double *)x_bg, (double *)col, 0, rows);
-    }
-    return col;
-}
+/* One tile's im2col or col2im, split over rows or channels by ag_parallel_for. */
+typedef struct {
+    ag_dtype dt;
+    const ag_conv2d_desc *d;
+    const char *src;
+    char *dst;
+    int64_t i0, i1;
+} tile_job;
 
 static void im2col_rows(void *ctx, size_t begin, size_t end) {
-    const conv_job *j = ctx;
-    if (j->dt == AG_F32) im2col_f32(j->d, (const float *)j->in, (float *)j->ws, (int64_t)begin, (int64_t)end);
-    else im2col_f64(j->d, (const double *)j->in, (double *)j->ws, (int64_t)begin, (int64_t)end);
+    const tile_job *t = ctx;
+    if (t->dt == AG_F32)
+        im2col_f32(t->d, (const float *)t->src, (float *)t->dst, (int64_t)begin, (int64_t)end, t->i0, t->i1);
+    else
+        im2col_f64(t->d, (const double *)t->src, (double *)t->dst, (int64_t)begin, (int64_t)end, t->i0, t->i1);
 }
 
 static void col2im_channels(void *ctx, size_t begin, size_t end) {
-    const conv_job *j = ctx;
-    if (j->dt == AG_F32) col2im_f32(j->d, (const float *)j->ws, (float *)j->out, (int64_t)begin, (int64_t)end);
-    else col2im_f64(j->d, (const double *)j->ws, (double *)j->out, (int64_t)begin, (int64_t)end);
+    const tile_job *t = ctx;
+    if (t->dt == AG_F32)
+        col2im_f32(t->d, (const float *)t->src, (float *)t->dst, (int64_t)begin, (int64_t)end, t->i0, t->i1);
+    else
+        col2im_f64(t->d, (const double *)t->src, (double *)t->dst, (int64_t)begin, (int64_t)end, t->i0, t->i1);
 }
 
-/* One image's pass over every group. `col` is this slot's column buffer,
- * `dw` the weight gradient it accumulates into (backward-weight). */
+/* One image's pass over every group, tile by tile of output rows. `col` is
+ * this slot's column buffer, `dw` the weight gradient it accumulates into
+ * (backward-weight; `first` overwrites it). */
 static void run_image(const conv_job *job, int64_t b, char *col, char *dw, int first) {
     const ag_conv2d_desc *d = job->d;
     size_t es = ag_dtype_size(job->dt);
     int64_t cg = d->c / d->groups, kg = d->k / d->groups, crs = cg * d->r * d->s;
     int64_t hw = d->h * d->w, P = d->oh * d->ow;
-    conv_job local = *job;
+    int pointwise = is_pointwise(d);
+    int64_t step = pointwise ? d->oh : tile_rows(d);
     for (int64_t g = 0; g < d->groups; g++) {
         const char *w_g = job->w + (size_t)(g * kg * crs) * es;
-        switch (job->pass) {
-        case FORWARD: {
-            const char *x_bg = job->in + (size_t)((b * d->c + g * cg) * hw) * es;
-            const char *bmat = columns(&local, x_bg, col);
-            ag_gemm(job->dt, 0, 0, kg, P, crs, 1, w_g, crs, bmat, P, 0,
-                    job->out + (size_t)((b * d->k + g * kg) * P) * es, P);
-            break;
-        }
-        case BACKWARD_DATA: {
-            const char *dy_bg = job->in + (size_t)((b * d->k + g * kg) * P) * es;
-            char *dx_bg = job->out + (size_t)((b * d->c + g * cg) * hw) * es;
-            if (is_pointwise(d)) {
-                ag_gemm(job->dt, 1, 0, cg, P, kg, 1, w_g, crs, dy_bg, P, 0, dx_bg, P);
+        /* x of this image and group (forward, backward-weight) or dx (backward-data). */
+        const char *x_bg = job->in + (size_t)((b * d->c + g * cg) * hw) * es;
+        /* y (forward), dy (backward-data: job->in; backward-weight: job->w). */
+        const char *dy_base = job->pass == BACKWARD_WEIGHT ? job->w : job->in;
+        size_t rows_at = (size_t)((b * d->k + g * kg) * P);
+        char *dx_bg = job->out + (size_t)((b * d->c + g * cg) * hw) * es;
+        if (job->pass == BACKWARD_DATA && !pointwise) memset(dx_bg, 0, (size_t)(cg * hw) * es);
+        for (int64_t i0 = 0; i0 < d->oh; i0 += step) {
+            int64_t i1 = i0 + step < d->oh ? i0 + step : d->oh, n = (i1 - i0) * d->ow;
+            size_t at = rows_at + (size_t)(i0 * d->ow);
+            tile_job tile = {job->dt, d, x_bg, col, i0, i1};
+            const char *bmat = pointwise ? x_bg : col;
+            if (!pointwise && job->pass != BACKWARD_DATA) {
+                if (job->serial) ag_parallel_for((size_t)crs, AG_GRAIN_CHEAP / (size_t)n + 1, im2col_rows, &tile);
+                else im2col_rows(&tile, 0, (size_t)crs);
+            }
+            switch (job->pass) {
+            case FORWARD:
+                ag_gemm(job->dt, 0, 0, kg, n, crs, 1, w_g, crs, bmat, n, 0, job->out + at * es, P);
+                break;
+            case BACKWARD_DATA:
+                if (pointwise) {
+                    ag_gemm(job->dt, 1, 0, cg, P, kg, 1, w_g, crs, dy_base + at * es, P, 0, dx_bg, P);
+                    break;
+                }
+                ag_gemm(job->dt, 1, 0, crs, n, kg, 1, w_g, crs, dy_base + at * es, P, 0, col, n);
+                tile.src = col;
+                tile.dst = dx_bg;
+                if (job->serial)
+                    ag_parallel_for((size_t)cg, AG_GRAIN_CHEAP / (size_t)(d->r * d->s * n) + 1, col2im_channels, &tile);
+                else col2im_channels(&tile, 0, (size_t)cg);
+                break;
+            case BACKWARD_WEIGHT:
+                ag_gemm(job->dt, 0, 1, kg, crs, n, 1, dy_base + at * es, P, bmat, n, first && i0 == 0 ? 0 : 1,
+                        dw + (size_t)(g * kg * crs) * es, crs);
                 break;
             }
-            ag_gemm(job->dt, 1, 0, crs, P, kg, 1, w_g, crs, dy_bg, P, 0, col, P);
-            local.ws = col;
-            local.out = dx_bg;
-            if (job->serial)
-                ag_parallel_for((size_t)cg, AG_GRAIN_CHEAP / (size_t)(d->r * d->s * P) + 1, col2im_channels, &local);
-            else col2im_channels(&local, 0, (size_t)cg);
-            break;
-        }
-        case BACKWARD_WEIGHT: {
-            /* job->in is x, job->w is dy here. */
-            const char *x_bg = job->in + (size_t)((b * d->c + g * cg) * hw) * es;
-            const char *dy_bg = job->w + (size_t)((b * d->k + g * kg) * P) * es;
-            const char *bmat = columns(&local, x_bg, col);
-            ag_gemm(job->dt, 0, 1, kg, crs, P, 1, dy_bg, P, bmat, P, first ? 0 : 1,
-                    dw + (size_t)(g * kg * crs) * es, crs);
-            break;
-        }
         }
     }
 }
@@ -191,7 +205,7 @@ static void run(ag_dtype dt, const ag_conv2d_desc *d, conv_pass pass, const void
                 void *ws, size_t ws_elems) {
     size_t es = ag_dtype_size(dt);
     int slots = slot_count(d, ws_elems);
-    conv_job job = {dt, d, pass, in, w, out, ws, slots, slots == 1, 0};
+    conv_job job = {dt, d, pass, in, w, out, ws, slots, slots == 1};
     if (d->n == 0 || d->k == 0 || d->c == 0 || d->oh * d->ow == 0) {
         /* Empty sums: every output element is 0. */
         size_t count = pass == FORWARD ? (size_t)(d->n * d->k * d->oh * d->ow)

@@ -18,19 +18,21 @@ static inline void CAT(valid_columns, SFX)(int64_t w, int64_t ow, int64_t stride
     *hi = h;
 }
 
-/* Rows [row_begin, row_end) of the column matrix of one image's group:
- * row (ci, u, v) holds, for every output position (i, j), the input value
- * the kernel's tap (u, v) reads there (0 in the padding). x is [cg, h, w],
- * col [cg·r·s, oh·ow]. */
-static void CAT(im2col, SFX)(const ag_conv2d_desc *d, const T *x, T *col, int64_t row_begin, int64_t row_end) {
-    const int64_t P = d->oh * d->ow;
+/* Rows [row_begin, row_end) of the column matrix of one image's group, for
+ * output rows [i_begin, i_end): row (ci, u, v) holds, for every output
+ * position (i, j) there, the input value the kernel's tap (u, v) reads
+ * (0 in the padding). x is [cg, h, w]; col has cg·r·s rows of
+ * (i_end − i_begin)·ow values. */
+static void CAT(im2col, SFX)(const ag_conv2d_desc *d, const T *x, T *col, int64_t row_begin, int64_t row_end,
+                             int64_t i_begin, int64_t i_end) {
+    const int64_t ld = (i_end - i_begin) * d->ow;
     for (int64_t row = row_begin; row < row_end; row++) {
         int64_t v = row % d->s, u = (row / d->s) % d->r, ci = row / (d->s * d->r);
         const T *plane = x + ci * d->h * d->w;
-        T *dst = col + row * P;
+        T *dst = col + row * ld;
         int64_t lo, hi;
         CAT(valid_columns, SFX)(d->w, d->ow, d->stride_w, d->pad_w, v * d->dil_w, &lo, &hi);
-        for (int64_t i = 0; i < d->oh; i++, dst += d->ow) {
+        for (int64_t i = i_begin; i < i_end; i++, dst += d->ow) {
             int64_t ih = i * d->stride_h - d->pad_h + u * d->dil_h;
             if (ih < 0 || ih >= d->h) {
                 for (int64_t j = 0; j < d->ow; j++) dst[j] = 0;
@@ -50,19 +52,19 @@ static void CAT(im2col, SFX)(const ag_conv2d_desc *d, const T *x, T *col, int64_
 }
 
 /* The adjoint of im2col for channels [c_begin, c_end) of one image's
- * group: x[ci] = Σ of the column entries that read each input position.
- * Overwrites those planes of x. */
-static void CAT(col2im, SFX)(const ag_conv2d_desc *d, const T *col, T *x, int64_t c_begin, int64_t c_end) {
-    const int64_t P = d->oh * d->ow, rs = d->r * d->s;
+ * group and output rows [i_begin, i_end): adds to x[ci] the column
+ * entries that read each input position (a column matrix as im2col's). */
+static void CAT(col2im, SFX)(const ag_conv2d_desc *d, const T *col, T *x, int64_t c_begin, int64_t c_end,
+                             int64_t i_begin, int64_t i_end) {
+    const int64_t rs = d->r * d->s, ld = (i_end - i_begin) * d->ow;
     for (int64_t ci = c_begin; ci < c_end; ci++) {
         T *plane = x + ci * d->h * d->w;
-        for (int64_t e = 0; e < d->h * d->w; e++) plane[e] = 0;
         for (int64_t tap = 0; tap < rs; tap++) {
             int64_t u = tap / d->s, v = tap % d->s;
-            const T *src = col + (ci * rs + tap) * P;
+            const T *src = col + (ci * rs + tap) * ld;
             int64_t lo, hi;
             CAT(valid_columns, SFX)(d->w, d->ow, d->stride_w, d->pad_w, v * d->dil_w, &lo, &hi);
-            for (int64_t i = 0; i < d->oh; i++, src += d->ow) {
+            for (int64_t i = i_begin; i < i_end; i++, src += d->ow) {
                 int64_t ih = i * d->stride_h - d->pad_h + u * d->dil_h;
                 if (ih < 0 || ih >= d->h) continue;
                 T *dst = plane + ih * d->w;

@@ -39,8 +39,9 @@ static int is_pointwise(const ag_conv2d_desc *d) {
 #define AG_CONV_TILE_ELEMS ((int64_t)1 << 16)
 #endif
 static int64_t tile_rows(const ag_conv2d_desc *d) {
-    int64_t crs = (d->c / d->groups) * d->r * d->s;
-    int64_t rows = AG_CONV_TILE_ELEMS / (crs * (d->ow > 0 ? d->ow : 1));
+    /* Empty convolutions (no channels, no kernel taps, no columns) have nothing to tile. */
+    int64_t per_row = (d->c / d->groups) * d->r * d->s * d->ow;
+    int64_t rows = per_row > 0 ? AG_CONV_TILE_ELEMS / per_row : d->oh;
     if (rows < 1) rows = 1;
     return rows > d->oh ? d->oh : rows;
 }
@@ -129,7 +130,7 @@ static void run_image(const conv_job *job, int64_t b, char *col, char *dw, int f
     int64_t step = pointwise ? d->oh : tile_rows(d);
     for (int64_t g = 0; g < d->groups; g++) {
         const char *w_g = job->w + (size_t)(g * kg * crs) * es;
-        /* x of this image and group (forward, backward-weight) or dx (backward-data). */
+        /* x of this image and group (read by im2col: forward and backward-weight only). */
         const char *x_bg = job->in + (size_t)((b * d->c + g * cg) * hw) * es;
         /* y (forward), dy (backward-data: job->in; backward-weight: job->w). */
         const char *dy_base = job->pass == BACKWARD_WEIGHT ? job->w : job->in;
@@ -204,15 +205,15 @@ static void sum_range(void *ctx, size_t begin, size_t end) {
 static void run(ag_dtype dt, const ag_conv2d_desc *d, conv_pass pass, const void *in, const void *w, void *out,
                 void *ws, size_t ws_elems) {
     size_t es = ag_dtype_size(dt);
-    int slots = slot_count(d, ws_elems);
-    conv_job job = {dt, d, pass, in, w, out, ws, slots, slots == 1};
-    if (d->n == 0 || d->k == 0 || d->c == 0 || d->oh * d->ow == 0) {
+    if (d->n == 0 || d->k == 0 || d->c == 0 || d->r * d->s == 0 || d->oh * d->ow == 0) {
         /* Empty sums: every output element is 0. */
         size_t count = pass == FORWARD ? (size_t)(d->n * d->k * d->oh * d->ow)
                      : pass == BACKWARD_DATA ? (size_t)(d->n * d->c * d->h * d->w) : weight_elems(d);
         memset(out, 0, count * es);
         return;
     }
+    int slots = slot_count(d, ws_elems);
+    conv_job job = {dt, d, pass, in, w, out, ws, slots, slots == 1};
     if (slots == 1) {
         for (int64_t b = 0; b < d->n; b++) run_image(&job, b, ws, out, b == 0);
         return;
@@ -230,7 +231,7 @@ size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int thr
 
 void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *w, void *y,
                        void *ws, size_t ws_elems) {
-    if (d->n > 0 && d->c > 0 && ag_conv2d_direct_applies(dt, d)) {
+    if (ag_conv2d_direct_applies(dt, d)) {
         ag_conv2d_direct_forward(d, x, w, y);
         return;
     }

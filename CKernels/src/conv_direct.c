@@ -210,8 +210,8 @@ int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) {
     int64_t cg = d->c / d->groups;
     return dt == AG_F32 && ag_isa() >= AG_ISA_AVX2 && d->stride_h == 1 && d->stride_w == 1 &&
            cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS &&
-           d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS && d->oh > 0 && d->ow > 0 &&
-           d->k > 0;
+           d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS && d->n > 0 && d->c > 0 && d->k > 0 && d->oh > 0 &&
+           d->ow > 0;
 #else
     (void)dt; (void)d;
     return 0;

@@ -194,6 +194,19 @@ struct ConvolutionTests {
         expectClose(t.scalars, x.grad!.scalars, tolerance: 1e-12, "convTranspose2d")
     }
 
+    /// No input channels: empty sums, so zeros, and zero gradients (as PyTorch).
+    @Test func zeroInputChannelsGiveZeros() {
+        for dtype in [DType.float32, .float64] {
+            let x = Tensor.zeros([2, 0, 5, 5], dtype: dtype).requiringGrad()
+            let w = Tensor.zeros([3, 0, 3, 3], dtype: dtype).requiringGrad()
+            let y = conv2d(x, weight: w, padding: 1)
+            #expect(y.shape == [2, 3, 5, 5])
+            #expect(y.scalars.allSatisfy { $0 == 0 })
+            y.sum().backward()
+            #expect(x.grad!.shape == [2, 0, 5, 5] && w.grad!.shape == [3, 0, 3, 3])
+        }
+    }
+
     @Test func outputShapesFollowPyTorch() {
         let x = Tensor.zeros([1, 3, 224, 224])
         #expect(conv2d(x, weight: Tensor.zeros([64, 3, 11, 11]), stride: 4, padding: 2).shape == [1, 64, 55, 55])

@@ -58,4 +58,18 @@ void ag_nditer_run_parallel(const ag_nditer *it, size_t grain, ag_inner_fn fn, v
 
 static inline size_t ag_dtype_size(ag_dtype dt) { return dt == AG_F32 ? 4 : 8; }
 
+/* The k in [0, count) for which start + k·step (step > 0) lies in [0, size),
+ * as [*lo, *hi) (empty: lo == hi): which taps of a window, which outputs of
+ * a row or which lanes of a vector read inside an input of `size`. */
+static inline void ag_range_inside(int64_t start, int64_t count, int64_t step, int64_t size,
+                                   int64_t *lo, int64_t *hi) {
+    int64_t last = size - 1 - start;  /* k·step ≤ last */
+    int64_t l = start >= 0 ? 0 : (-start + step - 1) / step;
+    int64_t h = last < 0 ? 0 : last / step + 1;
+    if (h > count) h = count;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
 #endif

@@ -101,9 +101,8 @@ static direct_row_avx512_fn direct_row_avx512(int kb, int64_t vectors) {
                 for (int jv = 0; jv < JV; jv++) {                                                             \
                     int64_t j = jb + 8 * jv, live = d->ow - j < 8 ? d->ow - j : 8;                            \
                     int64_t iw = j - d->pad_w + v * d->dil_w;                                                 \
-                    int64_t lo = iw < 0 ? -iw : 0, hi = d->w - iw < live ? d->w - iw : live;                  \
-                    if (lo > 8) lo = 8;                                                                       \
-                    if (hi < 0) hi = 0;                                                                       \
+                    int64_t lo, hi;                                                                           \
+                    ag_range_inside(iw, live, 1, d->w, &lo, &hi);                                             \
                     mask[v][jv] = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane),     \
                                                    _mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)lo - 1))); \
                 }                                                                                             \
@@ -171,9 +170,8 @@ static void direct_items(void *ctx, size_t begin, size_t end) {
             for (int64_t q = 0; q < vectors; q++) {
                 int64_t jcol = 16 * q, live = d->ow - jcol < 16 ? d->ow - jcol : 16;
                 int64_t iw = jcol - d->pad_w + v * d->dil_w;
-                int64_t lo = iw < 0 ? -iw : 0, hi = d->w - iw < live ? d->w - iw : live;
-                if (lo > 16) lo = 16;
-                if (hi < 0) hi = 0;
+                int64_t lo, hi;  /* the lanes reading inside the row */
+                ag_range_inside(iw, live, 1, d->w, &lo, &hi);
                 mask[v * vectors + q] = (__mmask16)LANES(lo, hi);
             }
     /* The first item's coordinates, then each next one by carrying. */

@@ -4,20 +4,6 @@
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 
-/* Output columns j whose input column j·stride − pad + v·dil lies in
- * [0, w): the range [*lo, *hi). */
-static inline void CAT(valid_columns, SFX)(int64_t w, int64_t ow, int64_t stride, int64_t pad, int64_t off,
-                                            int64_t *lo, int64_t *hi) {
-    int64_t a = pad - off;             /* j·stride ≥ a */
-    int64_t b = w - 1 + pad - off;     /* j·stride ≤ b */
-    int64_t l = a <= 0 ? 0 : (a + stride - 1) / stride;
-    int64_t h = b < 0 ? 0 : b / stride + 1;
-    if (h > ow) h = ow;
-    if (l > h) l = h;
-    *lo = l;
-    *hi = h;
-}
-
 /* Rows [row_begin, row_end) of the column matrix of one image's group, for
  * output rows [i_begin, i_end): row (ci, u, v) holds, for every output
  * position (i, j) there, the input value the kernel's tap (u, v) reads
@@ -31,7 +17,8 @@ static void CAT(im2col, SFX)(const ag_conv2d_desc *d, const T *x, T *col, int64_
         const T *plane = x + ci * d->h * d->w;
         T *dst = col + row * ld;
         int64_t lo, hi;
-        CAT(valid_columns, SFX)(d->w, d->ow, d->stride_w, d->pad_w, v * d->dil_w, &lo, &hi);
+        /* Output columns whose input column j·stride − pad + v·dil lies in the row. */
+        ag_range_inside(v * d->dil_w - d->pad_w, d->ow, d->stride_w, d->w, &lo, &hi);
         for (int64_t i = i_begin; i < i_end; i++, dst += d->ow) {
             int64_t ih = i * d->stride_h - d->pad_h + u * d->dil_h;
             if (ih < 0 || ih >= d->h) {
@@ -63,7 +50,7 @@ static void CAT(col2im, SFX)(const ag_conv2d_desc *d, const T *col, T *x, int64_
             int64_t u = tap / d->s, v = tap % d->s;
             const T *src = col + (ci * rs + tap) * ld;
             int64_t lo, hi;
-            CAT(valid_columns, SFX)(d->w, d->ow, d->stride_w, d->pad_w, v * d->dil_w, &lo, &hi);
+            ag_range_inside(v * d->dil_w - d->pad_w, d->ow, d->stride_w, d->w, &lo, &hi);
             for (int64_t i = i_begin; i < i_end; i++, src += d->ow) {
                 int64_t ih = i * d->stride_h - d->pad_h + u * d->dil_h;
                 if (ih < 0 || ih >= d->h) continue;

@@ -3,18 +3,6 @@
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 
-/* Taps [*t0, *t1) of a window starting at `start` with `taps` taps `step`
- * apart that lie in [0, size). */
-static inline void CAT(taps_inside, SFX)(int64_t start, int64_t taps, int64_t step, int64_t size,
-                                         int64_t *t0, int64_t *t1) {
-    int64_t lo = start >= 0 ? 0 : (-start + step - 1) / step;
-    int64_t hi = start + (taps - 1) * step < size ? taps : (size - 1 - start) / step + 1;
-    if (start >= size) hi = 0;
-    if (hi < lo) hi = lo;
-    *t0 = lo;
-    *t1 = hi;
-}
-
 /* The interior outputs [j0, j1) of one output row (every tap inside the
  * plane): for each tap, each output's value replaces its maximum so far
  * when larger or NaN (PyTorch's rule), its position with it. Float32 rows
@@ -59,7 +47,7 @@ static void CAT(maxpool_planes, SFX)(const ag_pool2d_desc *d, const T *x, T *y, 
         for (int64_t i = 0; i < d->oh; i++) {
             pool_window rows = pool_window_at(d->adaptive, i, d->h, d->oh, d->kh, d->stride_h, d->pad_h, d->dil_h);
             int64_t u0, u1;
-            CAT(taps_inside, SFX)(rows.start, rows.taps, rows.step, d->h, &u0, &u1);
+            ag_range_inside(rows.start, rows.taps, rows.step, d->h, &u0, &u1);
             size_t o_row = (size_t)((p * d->oh + i) * d->ow);
             if (inner_lo < inner_hi && u0 < u1)
                 row(plane, d, rows.start, rows.step, u0, u1, inner_lo, inner_hi, y + o_row, idx ? idx + o_row : NULL);
@@ -68,7 +56,7 @@ static void CAT(maxpool_planes, SFX)(const ag_pool2d_desc *d, const T *x, T *y, 
                 if (j >= inner_lo && j < inner_hi && u0 < u1) continue;
                 pool_window cols = pool_window_at(d->adaptive, j, d->w, d->ow, d->kw, d->stride_w, d->pad_w, d->dil_w);
                 int64_t v0, v1;
-                CAT(taps_inside, SFX)(cols.start, cols.taps, cols.step, d->w, &v0, &v1);
+                ag_range_inside(cols.start, cols.taps, cols.step, d->w, &v0, &v1);
                 /* The border: only the taps inside the plane (none: −inf and −1). */
                 T best = -(T)INFINITY;
                 int64_t at = -1;

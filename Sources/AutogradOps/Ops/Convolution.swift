@@ -81,19 +81,24 @@ package struct ConvGeometry: Hashable, Sendable {
         "stride \(IntOrPair(strideH, strideW)), padding \(padTop == padBottom && padLeft == padRight ? "\(IntOrPair(padTop, padLeft))" : "[\(padTop), \(padBottom), \(padLeft), \(padRight)]"), dilation \(IntOrPair(dilationH, dilationW)), groups \(groups)"
     }
 
-    /// Runs one of the three kernels with a workspace from the buffer pool
-    /// (none for the forward pass where it runs the direct kernel).
-    static func run(_ d: ag_conv2d_desc, dtype: DType, forward: Bool = false,
-                    _ kernel: (UnsafeMutableRawPointer?, Int) -> Void) {
+    /// The three kernels: from (x, w) to y, (dy, w) to dx, (x, dy) to dw.
+    enum Pass { case forward, backwardData, backwardWeight }
+
+    /// Runs one pass's kernel on contiguous operands into `output`, with a
+    /// workspace from the buffer pool (none for the forward pass where it
+    /// runs the direct kernel).
+    static func run(_ pass: Pass, _ d: ag_conv2d_desc, _ a: Tensor, _ b: Tensor, into output: Tensor) {
         var desc = d
-        let elems = forward ? ag_conv2d_forward_workspace(dtype.c, &desc, ag_num_threads())
-                            : ag_conv2d_workspace(&desc, ag_num_threads())
-        if elems == 0 {
-            kernel(nil, 0)
-            return
+        let dt = a.dtype.c
+        let elems = pass == .forward ? ag_conv2d_forward_workspace(dt, &desc, ag_num_threads())
+                                     : ag_conv2d_workspace(&desc, ag_num_threads())
+        let workspace = elems == 0 ? nil : Tensor(uninitializedShape: [elems], dtype: a.dtype)
+        let ws = workspace?.pointer
+        switch pass {
+        case .forward: ag_conv2d_forward(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
+        case .backwardData: ag_conv2d_backward_data(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
+        case .backwardWeight: ag_conv2d_backward_weight(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
         }
-        let workspace = Tensor(uninitializedShape: [elems], dtype: dtype)
-        kernel(workspace.pointer, elems)
     }
 }
 
@@ -138,10 +143,7 @@ package struct Conv2dOp: Primitive {
         let s = x.shape, k = w.shape
         let d = geometry.desc(n: s[0], c: s[1], h: s[2], w: s[3], k: k[0], r: k[2], s: k[3],
                               oh: output.shape[2], ow: output.shape[3])
-        ConvGeometry.run(d, dtype: x.dtype, forward: true) { ws, elems in
-            var desc = d
-            ag_conv2d_forward(x.dtype.c, &desc, x.pointer, w.pointer, output.pointer, ws, elems)
-        }
+        ConvGeometry.run(.forward, d, x, w, into: output)
         return true
     }
 
@@ -152,8 +154,7 @@ package struct Conv2dOp: Primitive {
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        let (x, w) = (inputs[0], inputs[1])
-        return sumOfTerms([tangents[0].map { self($0, w) }, tangents[1].map { self(x, $0) }], like: output)
+        bilinearJVP(inputs, output, tangents)
     }
 }
 
@@ -187,10 +188,7 @@ package struct Conv2dBackwardData: Primitive {
         let s = output.shape, k = w.shape
         let d = geometry.desc(n: s[0], c: s[1], h: s[2], w: s[3], k: k[0], r: k[2], s: k[3],
                               oh: dy.shape[2], ow: dy.shape[3])
-        ConvGeometry.run(d, dtype: dy.dtype) { ws, elems in
-            var desc = d
-            ag_conv2d_backward_data(dy.dtype.c, &desc, dy.pointer, w.pointer, output.pointer, ws, elems)
-        }
+        ConvGeometry.run(.backwardData, d, dy, w, into: output)
         return true
     }
 
@@ -201,8 +199,7 @@ package struct Conv2dBackwardData: Primitive {
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        let (dy, w) = (inputs[0], inputs[1])
-        return sumOfTerms([tangents[0].map { self($0, w) }, tangents[1].map { self(dy, $0) }], like: output)
+        bilinearJVP(inputs, output, tangents)
     }
 }
 
@@ -235,10 +232,7 @@ package struct Conv2dBackwardWeight: Primitive {
         let s = x.shape
         let d = geometry.desc(n: s[0], c: s[1], h: s[2], w: s[3], k: dy.shape[1], r: kernelHeight, s: kernelWidth,
                               oh: dy.shape[2], ow: dy.shape[3])
-        ConvGeometry.run(d, dtype: x.dtype) { ws, elems in
-            var desc = d
-            ag_conv2d_backward_weight(x.dtype.c, &desc, x.pointer, dy.pointer, output.pointer, ws, elems)
-        }
+        ConvGeometry.run(.backwardWeight, d, x, dy, into: output)
         return true
     }
 
@@ -249,8 +243,7 @@ package struct Conv2dBackwardWeight: Primitive {
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        let (x, dy) = (inputs[0], inputs[1])
-        return sumOfTerms([tangents[0].map { self($0, dy) }, tangents[1].map { self(x, $0) }], like: output)
+        bilinearJVP(inputs, output, tangents)
     }
 }
 

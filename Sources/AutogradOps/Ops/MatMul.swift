@@ -220,8 +220,7 @@ package struct MatMul: Primitive {
     }
 
     package func jvp(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
-        let (a, b) = (inputs[0], inputs[1])
-        return sumOfTerms([tangents[0].map { matmul($0, b) }, tangents[1].map { matmul(a, $0) }], like: output)
+        bilinearJVP(inputs, output, tangents)
     }
 }
 

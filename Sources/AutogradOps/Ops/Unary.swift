@@ -225,6 +225,15 @@ func sumOfTerms(_ terms: [Tensor?], like: Tensor) -> Tensor {
     return total ?? Tensor.zeros(like: like)
 }
 
+extension Primitive {
+    /// The JVP of an op linear in each of its two inputs (matmul, the
+    /// convolutions): f(ta, b) + f(a, tb).
+    func bilinearJVP(_ inputs: [Tensor], _ output: Tensor, _ tangents: [Tensor?]) -> Tensor {
+        let (a, b) = (inputs[0], inputs[1])
+        return sumOfTerms([tangents[0].map { self($0, b) }, tangents[1].map { self(a, $0) }], like: output)
+    }
+}
+
 // MARK: - The table of unary math ops
 
 extension UnaryOp {

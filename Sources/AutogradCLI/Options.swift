@@ -53,48 +53,44 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
     /// then an error.
     func load(samples: Int, noise: Double, seed: UInt64, classes: Int? = nil,
               images: Bool = false) throws(DataError) -> (train: TensorDataset, test: TensorDataset) {
-        if images {
-            switch self {
-            case .digits:
-                let data = try Digits.load()
-                try DatasetSpec.check(data, classes, source: description)
-                let shaped = TensorDataset(features: data.features.reshaped([data.count, 1, 8, 8]), labels: data.labels,
-                                           classCount: data.classCount)
-                return shaped.split(testFraction: 0.2, seed: seed)
-            case .mnist(let directory), .fashionMNIST(let directory):
-                let train = try MNIST.load(directory: directory, split: .train)
-                let test = try MNIST.load(directory: directory, split: .test)
-                try DatasetSpec.check(train, classes, source: directory + " (train)")
-                try DatasetSpec.check(test, classes, source: directory + " (test)")
-                return (train, test)
-            case .playground, .csv:
-                throw DataError(description, "is not a set of images; convolutional models train on digits, fashion-mnist or mnist:DIR")
-            }
-        }
         switch self {
         case .digits:
             let data = try Digits.load()
             try DatasetSpec.check(data, classes, source: description)
-            return data.split(testFraction: 0.2, seed: seed)
-        case .playground(let kind):
-            let data = kind.dataset(samples: samples, noise: noise, seed: seed)
-            try DatasetSpec.check(data, classes, source: description)
-            return data.split(testFraction: 0.2, seed: seed)
+            let shaped = images
+                ? TensorDataset(features: data.features.reshaped([data.count, 1, 8, 8]), labels: data.labels,
+                                classCount: data.classCount)
+                : data
+            return shaped.split(testFraction: 0.2, seed: seed)
         case .mnist(let directory), .fashionMNIST(let directory):
-            // The command's models are MLPs: images [N, 1, 28, 28] go in as rows of 784.
-            func flat(_ d: TensorDataset) -> TensorDataset {
-                TensorDataset(features: d.features.reshaped([d.count, -1]), labels: d.labels, classCount: d.classCount)
+            // MLPs take the images [N, 1, 28, 28] as rows of 784.
+            func shaped(_ d: TensorDataset) -> TensorDataset {
+                images ? d : TensorDataset(features: d.features.reshaped([d.count, -1]), labels: d.labels,
+                                           classCount: d.classCount)
             }
-            let train = try flat(MNIST.load(directory: directory, split: .train))
-            let test = try flat(MNIST.load(directory: directory, split: .test))
+            let train = try shaped(MNIST.load(directory: directory, split: .train))
+            let test = try shaped(MNIST.load(directory: directory, split: .test))
             try DatasetSpec.check(train, classes, source: directory + " (train)")
             try DatasetSpec.check(test, classes, source: directory + " (test)")
             return (train, test)
+        case .playground(let kind):
+            try refuseImages(images)
+            let data = kind.dataset(samples: samples, noise: noise, seed: seed)
+            try DatasetSpec.check(data, classes, source: description)
+            return data.split(testFraction: 0.2, seed: seed)
         case .csv(let path):
+            try refuseImages(images)
             let data = try CSVDataset.load(path)
             guard data.count >= 2 else { throw DataError(path, "needs at least 2 rows to split into train and test") }
             try DatasetSpec.check(data, classes, source: path)
             return data.split(testFraction: 0.2, seed: seed)
+        }
+    }
+
+    /// Stops a convolutional model on a set that is not images.
+    private func refuseImages(_ images: Bool) throws(DataError) {
+        if images {
+            throw DataError(description, "is not a set of images; convolutional models train on digits, fashion-mnist or mnist:DIR")
         }
     }
 
@@ -106,15 +102,15 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
     }
 }
 
-/// `--model mlp:128,64`: a multilayer perceptron with those hidden widths
-/// (`mlp:` alone is a linear classifier).
-/// `--model`: an MLP (`mlp:W1,W2,…`, the library's ``MLP/Spec``) or a
-/// convolutional network (`lenet5`, `cnn:C1,C2,…`, a ``ConvNetSpec``).
+/// `mlp:128,64`: a multilayer perceptron with those hidden widths (`mlp:`
+/// alone is a linear classifier), as `autograd graph --model` takes it.
 extension MLP.Spec: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
     public static var allValueStrings: [String] { ["mlp:W1,W2,…"] }
 }
 
+/// `--model`: an MLP (`mlp:W1,W2,…`, the library's ``MLP/Spec``) or a
+/// convolutional network (`lenet5`, `cnn:C1,C2,…`, a ``ConvNetSpec``).
 enum ModelSpec: ExpressibleByArgument, CustomStringConvertible {
     case mlp(MLP.Spec)
     case conv(ConvNetSpec)

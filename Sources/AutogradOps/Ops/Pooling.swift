@@ -264,13 +264,16 @@ public func maxPool2d(_ input: Tensor, kernelSize: IntOrPair, stride: IntOrPair?
 public func maxPool2dWithIndices(_ input: Tensor, kernelSize: IntOrPair, stride: IntOrPair? = nil,
                                  padding: IntOrPair = 0, dilation: IntOrPair = 1,
                                  ceilMode: Bool = false) -> (values: Tensor, indices: Tensor) {
-    let values = maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation,
-                           ceilMode: ceilMode)
-    let x4 = input.rank == 3 ? input.reshaped([1] + input.shape) : input
-    let g = plainPool("maxPool2d", x4, kernelSize: kernelSize, stride: stride, padding: padding,
-                      dilation: dilation, ceilMode: ceilMode)
-    let idx = g.argmax(x4.detach().contiguousValues(), values: nil)
-    let indices = Tensor(shape: values.shape, scalars: idx.map { Double($0) }, dtype: input.dtype)
+    // The positions are those the op found and keeps for its backward pass.
+    var found: [Int64] = []
+    let values = pooling("maxPool2d", input) { x in
+        let op = MaxPool2dOp(geometry: plainPool("maxPool2d", x, kernelSize: kernelSize, stride: stride,
+                                                 padding: padding, dilation: dilation, ceilMode: ceilMode))
+        let y = op(x)
+        found = op.saved.values
+        return y
+    }
+    let indices = Tensor(shape: values.shape, scalars: found.map { Double($0) }, dtype: input.dtype)
     return (values, indices)
 }
 

@@ -25,9 +25,9 @@ public enum Gzip {
         var output: [UInt8] = []
         let chunk = 1 << 20
         var status: Int32 = Z_OK
-        var input = bytes
-        let failure: String? = input.withUnsafeMutableBufferPointer { inBuffer -> String? in
-            stream.next_in = inBuffer.baseAddress
+        let failure: String? = bytes.withUnsafeBufferPointer { inBuffer -> String? in
+            // zlib reads next_in without writing it (its pointer is not const without Z_CONST).
+            stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
             stream.avail_in = UInt32(inBuffer.count)
             while status != Z_STREAM_END {
                 let before = output.count

@@ -54,15 +54,40 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 /// The process-wide generator used when no generator is passed; reseed with ``manualSeed(_:)``.
 private let defaultGenerator = Locked(RandomGenerator(seed: 0x5EED))
 
-/// Runs `body` with exclusive use of the default generator.
+/// The generator of the innermost ``withManualSeed(_:_:)`` on this task, if any.
+private enum ScopedGenerator {
+    @TaskLocal static var current: Locked<RandomGenerator>?
+}
+
+/// Runs `body` with exclusive use of the default generator: the scoped one of
+/// ``withManualSeed(_:_:)`` when inside one, else the process-wide one.
 package func withDefaultGenerator<R>(_ body: (inout RandomGenerator) -> R) -> R {
-    defaultGenerator.withLock { body(&$0) }
+    (ScopedGenerator.current ?? defaultGenerator).withLock { body(&$0) }
+}
+
+/// Runs `body` with a default generator of its own, seeded with `seed`, like
+/// `torch.random.fork_rng()` followed by `torch.manual_seed(seed)`.
+///
+/// Inside `body` (and tasks it starts), ``Tensor/randn(_:dtype:)``, layer
+/// initialisation and dropout draw from that generator; other threads and
+/// tasks keep drawing from the process-wide one, which `body` neither reads
+/// nor advances. Concurrent code (tests running in parallel) gets repeatable
+/// draws this way, where ``manualSeed(_:)`` would race.
+///
+/// ```swift
+/// let a = withManualSeed(7) { Tensor.randn([3]) }
+/// let b = withManualSeed(7) { Tensor.randn([3]) }
+/// print(a.scalars == b.scalars)  // true
+/// ```
+public func withManualSeed<R>(_ seed: UInt64, _ body: () throws -> R) rethrows -> R {
+    try ScopedGenerator.$current.withValue(Locked(RandomGenerator(seed: seed)), operation: body)
 }
 
 /// Reseeds the default generator, like `torch.manual_seed`: later calls to
-/// ``Tensor/randn(_:dtype:)`` and friends repeat from here.
+/// ``Tensor/randn(_:dtype:)`` and friends repeat from here. Inside
+/// ``withManualSeed(_:_:)`` it reseeds that scope's generator.
 public func manualSeed(_ seed: UInt64) {
-    defaultGenerator.withLock { $0 = RandomGenerator(seed: seed) }
+    withDefaultGenerator { $0 = RandomGenerator(seed: seed) }
 }
 
 extension Tensor {
@@ -83,7 +108,7 @@ extension Tensor {
     /// Uniform samples in `[low, high)` from the default generator.
     public static func uniform(_ shape: [Int], low: Double = 0, high: Double = 1,
                                dtype: DType = .float32) -> Tensor {
-        defaultGenerator.withLock { uniform(shape, low: low, high: high, dtype: dtype, using: &$0) }
+        withDefaultGenerator { uniform(shape, low: low, high: high, dtype: dtype, using: &$0) }
     }
 
     /// Normal samples with the given mean and standard deviation from `generator`.
@@ -101,7 +126,7 @@ extension Tensor {
     /// Normal samples with the given mean and standard deviation from the default generator.
     public static func normal(_ shape: [Int], mean: Double = 0, std: Double = 1,
                               dtype: DType = .float32) -> Tensor {
-        defaultGenerator.withLock { normal(shape, mean: mean, std: std, dtype: dtype, using: &$0) }
+        withDefaultGenerator { normal(shape, mean: mean, std: std, dtype: dtype, using: &$0) }
     }
 
     /// Standard normal samples from `generator`.

@@ -152,22 +152,23 @@ struct CheckpointTests {
 
     @Test func modelAndOptimizerStateResumeExactly() throws {
         let folder = TemporaryFolder()
-        manualSeed(1)
-        let a = Net()
-        let optA = Adam(a.parameters, learningRate: 0.01)
-        train(a, optA, steps: 3, seed: 10)
-        try Checkpoint.save(a, optimizer: optA, metadata: ["note": "halfway"], to: folder.file("ckpt.safetensors"))
-        train(a, optA, steps: 3, seed: 11)
+        try withManualSeed(1) {
+            let a = Net()
+            let optA = Adam(a.parameters, learningRate: 0.01)
+            train(a, optA, steps: 3, seed: 10)
+            try Checkpoint.save(a, optimizer: optA, metadata: ["note": "halfway"], to: folder.file("ckpt.safetensors"))
+            train(a, optA, steps: 3, seed: 11)
 
-        manualSeed(2)
-        let b = Net()
-        let optB = Adam(b.parameters, learningRate: 0.01)
-        let metadata = try Checkpoint.load(into: b, optimizer: optB, from: folder.file("ckpt.safetensors"))
-        #expect(metadata["note"] == "halfway" && metadata["optimizer.kind"] == "adam" && metadata["optimizer.step"] == "3")
-        #expect(optB.stepCount == 3)
-        train(b, optB, steps: 3, seed: 11)
-        for ((name, x), (_, y)) in zip(a.stateTensors(), b.stateTensors()) {
-            #expect(x.scalars == y.scalars, "\(name) differs after resuming")
+            manualSeed(2)
+            let b = Net()
+            let optB = Adam(b.parameters, learningRate: 0.01)
+            let metadata = try Checkpoint.load(into: b, optimizer: optB, from: folder.file("ckpt.safetensors"))
+            #expect(metadata["note"] == "halfway" && metadata["optimizer.kind"] == "adam" && metadata["optimizer.step"] == "3")
+            #expect(optB.stepCount == 3)
+            train(b, optB, steps: 3, seed: 11)
+            for ((name, x), (_, y)) in zip(a.stateTensors(), b.stateTensors()) {
+                #expect(x.scalars == y.scalars, "\(name) differs after resuming")
+            }
         }
     }
 
@@ -188,28 +189,29 @@ struct CheckpointTests {
     /// parameter that missed steps resumes exactly.
     @Test func perParameterStepsAndAMSGradStateResumeExactly() throws {
         let folder = TemporaryFolder()
-        manualSeed(3)
-        let a = Net()
-        let optA = AdamW(a.parameters, learningRate: 0.01, amsgrad: true)
-        train(a, optA, steps: 4, seed: 20, frozen: 1, frozenAt: { $0 == 1 || $0 == 2 })
-        #expect(optA.parameterStepCounts[1] == 2 && optA.parameterStepCounts[0] == 4)
-        try Checkpoint.save(a, optimizer: optA, to: folder.file("ckpt.safetensors"))
-        let savedCounts = optA.parameterStepCounts
-        let saved = try SafeTensors.load(from: folder.file("ckpt.safetensors")).tensors
-        #expect(saved["optimizer.1.step"]?.shape == [] && saved["optimizer.1.step"]?.item() == 2)
-        #expect(saved["optimizer.0.step"]?.item() == 4)
-        #expect(saved["optimizer.0.max_exp_avg_sq"]?.shape == a.parameters[0].shape)
-        train(a, optA, steps: 3, seed: 21, frozen: 1, frozenAt: { $0 == 0 })
+        try withManualSeed(3) {
+            let a = Net()
+            let optA = AdamW(a.parameters, learningRate: 0.01, amsgrad: true)
+            train(a, optA, steps: 4, seed: 20, frozen: 1, frozenAt: { $0 == 1 || $0 == 2 })
+            #expect(optA.parameterStepCounts[1] == 2 && optA.parameterStepCounts[0] == 4)
+            try Checkpoint.save(a, optimizer: optA, to: folder.file("ckpt.safetensors"))
+            let savedCounts = optA.parameterStepCounts
+            let saved = try SafeTensors.load(from: folder.file("ckpt.safetensors")).tensors
+            #expect(saved["optimizer.1.step"]?.shape == [] && saved["optimizer.1.step"]?.item() == 2)
+            #expect(saved["optimizer.0.step"]?.item() == 4)
+            #expect(saved["optimizer.0.max_exp_avg_sq"]?.shape == a.parameters[0].shape)
+            train(a, optA, steps: 3, seed: 21, frozen: 1, frozenAt: { $0 == 0 })
 
-        manualSeed(4)
-        let b = Net()
-        let optB = AdamW(b.parameters, learningRate: 0.01, amsgrad: true)
-        try Checkpoint.load(into: b, optimizer: optB, from: folder.file("ckpt.safetensors"))
-        #expect(optB.stepCount == 4 && optB.parameterStepCounts == savedCounts)
-        train(b, optB, steps: 3, seed: 21, frozen: 1, frozenAt: { $0 == 0 })
-        #expect(optB.parameterStepCounts == optA.parameterStepCounts)
-        for ((name, x), (_, y)) in zip(a.stateTensors(), b.stateTensors()) {
-            #expect(x.scalars == y.scalars, "\(name) differs after resuming")
+            manualSeed(4)
+            let b = Net()
+            let optB = AdamW(b.parameters, learningRate: 0.01, amsgrad: true)
+            try Checkpoint.load(into: b, optimizer: optB, from: folder.file("ckpt.safetensors"))
+            #expect(optB.stepCount == 4 && optB.parameterStepCounts == savedCounts)
+            train(b, optB, steps: 3, seed: 21, frozen: 1, frozenAt: { $0 == 0 })
+            #expect(optB.parameterStepCounts == optA.parameterStepCounts)
+            for ((name, x), (_, y)) in zip(a.stateTensors(), b.stateTensors()) {
+                #expect(x.scalars == y.scalars, "\(name) differs after resuming")
+            }
         }
     }
 
@@ -218,30 +220,31 @@ struct CheckpointTests {
     /// step count, the others 0.
     @Test func checkpointsWithoutPerParameterStepsLoad() throws {
         let folder = TemporaryFolder()
-        manualSeed(5)
-        let a = Net()
-        let optA = Adam(a.parameters, learningRate: 0.01)
-        train(a, optA, steps: 3, seed: 30, frozen: 2, frozenAt: { _ in true })
-        try Checkpoint.save(a, optimizer: optA, to: folder.file("new.safetensors"))
-        let (saved, metadata) = try SafeTensors.load(from: folder.file("new.safetensors"))
-        var tensors = saved
-        let stepNames = tensors.keys.filter { $0.hasSuffix(".step") }
-        #expect(stepNames.count == a.parameters.count - 1, "every parameter but the frozen one has a count")
-        for name in stepNames { tensors[name] = nil }
-        try SafeTensors.save(tensors, metadata: metadata, to: folder.file("old.safetensors"))
+        try withManualSeed(5) {
+            let a = Net()
+            let optA = Adam(a.parameters, learningRate: 0.01)
+            train(a, optA, steps: 3, seed: 30, frozen: 2, frozenAt: { _ in true })
+            try Checkpoint.save(a, optimizer: optA, to: folder.file("new.safetensors"))
+            let (saved, metadata) = try SafeTensors.load(from: folder.file("new.safetensors"))
+            var tensors = saved
+            let stepNames = tensors.keys.filter { $0.hasSuffix(".step") }
+            #expect(stepNames.count == a.parameters.count - 1, "every parameter but the frozen one has a count")
+            for name in stepNames { tensors[name] = nil }
+            try SafeTensors.save(tensors, metadata: metadata, to: folder.file("old.safetensors"))
 
-        let optB = Adam(Net().parameters, learningRate: 0.01)
-        try Checkpoint.load(into: Net(), optimizer: optB, from: folder.file("old.safetensors"))
-        #expect(optB.stepCount == 3)
-        #expect(optB.parameterStepCounts == a.parameters.indices.map { $0 == 2 ? 0 : 3 })
+            let optB = Adam(Net().parameters, learningRate: 0.01)
+            try Checkpoint.load(into: Net(), optimizer: optB, from: folder.file("old.safetensors"))
+            #expect(optB.stepCount == 3)
+            #expect(optB.parameterStepCounts == a.parameters.indices.map { $0 == 2 ? 0 : 3 })
 
-        // A count that is not a whole non-negative number is refused, and nothing changes.
-        tensors["optimizer.0.step"] = Tensor(1.5, dtype: .float64)
-        try SafeTensors.save(tensors, metadata: ["optimizer.kind": "adam", "optimizer.step": "3"], to: folder.file("bad.safetensors"))
-        let optC = Adam(Net().parameters)
-        let error = loadError(Net(), optC, folder.file("bad.safetensors"))
-        #expect(error == .incompatible("optimizer.0.step must be one whole non-negative number (shape [])"))
-        #expect(optC.stepCount == 0 && optC.parameterStepCounts.allSatisfy { $0 == 0 })
+            // A count that is not a whole non-negative number is refused, and nothing changes.
+            tensors["optimizer.0.step"] = Tensor(1.5, dtype: .float64)
+            try SafeTensors.save(tensors, metadata: ["optimizer.kind": "adam", "optimizer.step": "3"], to: folder.file("bad.safetensors"))
+            let optC = Adam(Net().parameters)
+            let error = loadError(Net(), optC, folder.file("bad.safetensors"))
+            #expect(error == .incompatible("optimizer.0.step must be one whole non-negative number (shape [])"))
+            #expect(optC.stepCount == 0 && optC.parameterStepCounts.allSatisfy { $0 == 0 })
+        }
     }
 
     func loadError(_ net: Net, _ optimizer: Optimizer? = nil, _ path: String) -> CheckpointError? {

@@ -60,29 +60,30 @@ struct CompileTests {
     /// step: the same losses and the same parameters after every step.
     @Test(arguments: ["sgd", "adam"])
     func trainingStepMatchesEager(_ kind: String) {
-        manualSeed(11)
-        let eagerModel = MLP(inputs: 6, hidden: [16, 8], outputs: 3, activation: .relu)
-        let compiledModel = MLP(inputs: 6, hidden: [16, 8], outputs: 3, activation: .relu)
-        for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
-        func optimizer(_ m: Module) -> Optimizer {
-            kind == "sgd" ? SGD(m.parameters, learningRate: 0.05, momentum: 0.9) : Adam(m.parameters, learningRate: 0.01)
-        }
-        let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
-        let step = compile { (x: Tensor, y: Tensor) -> Tensor in
-            CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y) }
-        }
-        for i in 0..<5 {
-            let (x, y) = CompileTests.batch(UInt64(i), rows: 10, features: 6, classes: 3)
-            let compiledLoss = step(x, y).item()
-            let eagerLoss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y) }
-            #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.abs(eagerLoss.item()), "step \(i)")
-            for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
-                expectClose(a.scalars, b.scalars, tolerance: 1e-6, "\(kind) parameters after step \(i)")
+        withManualSeed(11) {
+            let eagerModel = MLP(inputs: 6, hidden: [16, 8], outputs: 3, activation: .relu)
+            let compiledModel = MLP(inputs: 6, hidden: [16, 8], outputs: 3, activation: .relu)
+            for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
+            func optimizer(_ m: Module) -> Optimizer {
+                kind == "sgd" ? SGD(m.parameters, learningRate: 0.05, momentum: 0.9) : Adam(m.parameters, learningRate: 0.01)
             }
+            let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
+            let step = compile { (x: Tensor, y: Tensor) -> Tensor in
+                CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y) }
+            }
+            for i in 0..<5 {
+                let (x, y) = CompileTests.batch(UInt64(i), rows: 10, features: 6, classes: 3)
+                let compiledLoss = step(x, y).item()
+                let eagerLoss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y) }
+                #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.abs(eagerLoss.item()), "step \(i)")
+                for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
+                    expectClose(a.scalars, b.scalars, tolerance: 1e-6, "\(kind) parameters after step \(i)")
+                }
+            }
+            #expect(step.traceCount == 1)
+            #expect(compiledOptimizer.stepCount == 5)
+            #expect(compiledModel.parameters.allSatisfy { $0.grad == nil }, "gradients live in the arena")
         }
-        #expect(step.traceCount == 1)
-        #expect(compiledOptimizer.stepCount == 5)
-        #expect(compiledModel.parameters.allSatisfy { $0.grad == nil }, "gradients live in the arena")
     }
 
     /// Random models, optimizers and compile options: every compiled plan
@@ -99,35 +100,36 @@ struct CompileTests {
                                          Int.random(in: 1...17, using: &rng))
         let options = [CompileOptions(), CompileOptions(reusesMemory: false), CompileOptions(checkpointing: .sqrt),
                        CompileOptions(checkpointing: .every(2), fusesElementwise: false)][seed % 4]
-        manualSeed(UInt64(seed))
-        let eagerModel = MLP(inputs: features, hidden: hidden, outputs: classes, activation: activation)
-        let compiledModel = MLP(inputs: features, hidden: hidden, outputs: classes, activation: activation)
-        for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
-        func optimizer(_ m: Module) -> Optimizer {
-            switch seed % 5 {
-            case 0: SGD(m.parameters, learningRate: 0.05, momentum: 0.9, nesterov: true)
-            case 1: Adam(m.parameters, learningRate: 0.01)
-            case 2: AdamW(m.parameters, learningRate: 0.01)
-            case 3: RMSProp(m.parameters, learningRate: 0.01, momentum: 0.5)
-            default: AdaGrad(m.parameters, learningRate: 0.05)
+        withManualSeed(UInt64(seed)) {
+            let eagerModel = MLP(inputs: features, hidden: hidden, outputs: classes, activation: activation)
+            let compiledModel = MLP(inputs: features, hidden: hidden, outputs: classes, activation: activation)
+            for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) { a.assign(b) }
+            func optimizer(_ m: Module) -> Optimizer {
+                switch seed % 5 {
+                case 0: SGD(m.parameters, learningRate: 0.05, momentum: 0.9, nesterov: true)
+                case 1: Adam(m.parameters, learningRate: 0.01)
+                case 2: AdamW(m.parameters, learningRate: 0.01)
+                case 3: RMSProp(m.parameters, learningRate: 0.01, momentum: 0.5)
+                default: AdaGrad(m.parameters, learningRate: 0.05)
+                }
             }
-        }
-        let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
-        let step = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
-            CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y, labelSmoothing: 0.1) }
-        }
-        let context = "seed \(seed): \(features)-\(hidden)-\(classes) \(activation), batch \(rows)"
-        for i in 0..<3 {
-            let (x, y) = CompileTests.batch(UInt64(seed * 10 + i), rows: rows, features: features, classes: classes)
-            let compiledLoss = step(x, y).item()
-            let eagerLoss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y, labelSmoothing: 0.1) }
-            #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.max(1, Swift.abs(eagerLoss.item())),
-                    "\(context), step \(i)")
-            for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
-                expectClose(a.scalars, b.scalars, tolerance: 1e-5, "\(context), parameters after step \(i)")
+            let eagerOptimizer = optimizer(eagerModel), compiledOptimizer = optimizer(compiledModel)
+            let step = compile(options: options) { (x: Tensor, y: Tensor) -> Tensor in
+                CompileTests.train(compiledOptimizer) { crossEntropy(logits: compiledModel(x), labels: y, labelSmoothing: 0.1) }
             }
+            let context = "seed \(seed): \(features)-\(hidden)-\(classes) \(activation), batch \(rows)"
+            for i in 0..<3 {
+                let (x, y) = CompileTests.batch(UInt64(seed * 10 + i), rows: rows, features: features, classes: classes)
+                let compiledLoss = step(x, y).item()
+                let eagerLoss = CompileTests.train(eagerOptimizer) { crossEntropy(logits: eagerModel(x), labels: y, labelSmoothing: 0.1) }
+                #expect(Swift.abs(compiledLoss - eagerLoss.item()) <= 1e-6 * Swift.max(1, Swift.abs(eagerLoss.item())),
+                        "\(context), step \(i)")
+                for (a, b) in zip(compiledModel.parameters, eagerModel.parameters) {
+                    expectClose(a.scalars, b.scalars, tolerance: 1e-5, "\(context), parameters after step \(i)")
+                }
+            }
+            #expect(step.traceCount == 1)
         }
-        #expect(step.traceCount == 1)
     }
 
     /// Batch norm's running statistics are `assign`ed inside the step: the
@@ -329,25 +331,26 @@ struct CompileTests {
     /// An mse regression step: its forward and reverse chains fuse, and the
     /// trajectory is still the eager one.
     @Test func fusedTrainingStepMatchesEager() {
-        manualSeed(12)
-        let a = Linear(4, 1), b = Linear(4, 1)
-        b.weight.assign(a.weight)
-        b.bias!.assign(a.bias!)
-        let optA = SGD(a.parameters, learningRate: 0.1), optB = SGD(b.parameters, learningRate: 0.1)
-        let step = compile { (x: Tensor, t: Tensor) -> Tensor in
-            CompileTests.train(optA) { mse(tanh(a(x)) * 2, t) }
-        }
-        var rng = RandomGenerator(seed: 2)
-        for i in 0..<4 {
+        withManualSeed(12) {
+            let a = Linear(4, 1), b = Linear(4, 1)
+            b.weight.assign(a.weight)
+            b.bias!.assign(a.bias!)
+            let optA = SGD(a.parameters, learningRate: 0.1), optB = SGD(b.parameters, learningRate: 0.1)
+            let step = compile { (x: Tensor, t: Tensor) -> Tensor in
+                CompileTests.train(optA) { mse(tanh(a(x)) * 2, t) }
+            }
+            var rng = RandomGenerator(seed: 2)
+            for i in 0..<4 {
+                let x = Tensor.randn([8, 4], using: &rng), t = Tensor.randn([8, 1], using: &rng)
+                let compiled = step(x, t).item()
+                let loss = CompileTests.train(optB) { mse(tanh(b(x)) * 2, t) }
+                #expect(Swift.abs(compiled - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
+            }
+            expectClose(a.weight.scalars, b.weight.scalars, tolerance: 1e-6, "weights")
             let x = Tensor.randn([8, 4], using: &rng), t = Tensor.randn([8, 1], using: &rng)
-            let compiled = step(x, t).item()
-            let loss = CompileTests.train(optB) { mse(tanh(b(x)) * 2, t) }
-            #expect(Swift.abs(compiled - loss.item()) <= 1e-6 * Swift.abs(loss.item()), "step \(i)")
+            _ = step(x, t)
+            #expect(step.memoryReport(for: [x, t])!.fusedNodes > 0)
         }
-        expectClose(a.weight.scalars, b.weight.scalars, tolerance: 1e-6, "weights")
-        let x = Tensor.randn([8, 4], using: &rng), t = Tensor.randn([8, 1], using: &rng)
-        _ = step(x, t)
-        #expect(step.memoryReport(for: [x, t])!.fusedNodes > 0)
     }
 
     @Test func dotExportNamesOpsShapesAndSlots() {

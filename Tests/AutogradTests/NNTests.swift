@@ -82,14 +82,15 @@ struct NNTests {
     }
 
     @Test func dropoutScalesInTrainingAndIsIdentityInEval() {
-        manualSeed(3)
-        let drop = Dropout(0.25)
-        let y = drop(Tensor.ones([10_000])).scalars
-        let kept = y.filter { $0 != 0 }
-        #expect(Swift.abs(Double(kept.count) / 10_000 - 0.75) < 0.02)
-        #expect(kept.allSatisfy { Swift.abs($0 - 1 / 0.75) < 1e-6 })
-        drop.eval()
-        #expect(drop(Tensor([1, 2, 3])).scalars == [1, 2, 3])
+        withManualSeed(3) {
+            let drop = Dropout(0.25)
+            let y = drop(Tensor.ones([10_000])).scalars
+            let kept = y.filter { $0 != 0 }
+            #expect(Swift.abs(Double(kept.count) / 10_000 - 0.75) < 0.02)
+            #expect(kept.allSatisfy { Swift.abs($0 - 1 / 0.75) < 1e-6 })
+            drop.eval()
+            #expect(drop(Tensor([1, 2, 3])).scalars == [1, 2, 3])
+        }
     }
 
     @Test func embeddingLooksUpRowsAndAddsGradientsOfRepeats() {
@@ -123,25 +124,26 @@ struct NNTests {
 @Suite("Fused layers")
 struct FusedLayerTests {
     @Test func sequentialFusesLinearWithItsActivationAndMatchesTheSeparateOps() {
-        manualSeed(8)
-        let model = Sequential {
-            Linear(5, 7, dtype: .float64)
-            ReLU()
-            Linear(7, 4, dtype: .float64)
-            Tanh()
-            Linear(4, 3, dtype: .float64)
+        withManualSeed(8) {
+            let model = Sequential {
+                Linear(5, 7, dtype: .float64)
+                ReLU()
+                Linear(7, 4, dtype: .float64)
+                Tanh()
+                Linear(4, 3, dtype: .float64)
+            }
+            let x = Tensor.randn([6, 5], dtype: .float64)
+            let fused = model(x)
+            let l = model.layers.compactMap { $0 as? Linear }
+            let separate = matmul(tanh(matmul(relu(matmul(x, l[0].weight.transposed()) + l[0].bias!), l[1].weight.transposed()) + l[1].bias!),
+                                  l[2].weight.transposed()) + l[2].bias!
+            expectClose(fused.scalars, separate.scalars, tolerance: 1e-14, "fused vs separate")
+            #expect(fused.description.contains("gradFn=<linear>"))
+            fused.sum().backward()
+            let g1 = l[0].weight.grad!.scalars
+            model.zeroGrad()
+            separate.sum().backward()
+            expectClose(g1, l[0].weight.grad!.scalars, tolerance: 1e-14, "gradients")
         }
-        let x = Tensor.randn([6, 5], dtype: .float64)
-        let fused = model(x)
-        let l = model.layers.compactMap { $0 as? Linear }
-        let separate = matmul(tanh(matmul(relu(matmul(x, l[0].weight.transposed()) + l[0].bias!), l[1].weight.transposed()) + l[1].bias!),
-                              l[2].weight.transposed()) + l[2].bias!
-        expectClose(fused.scalars, separate.scalars, tolerance: 1e-14, "fused vs separate")
-        #expect(fused.description.contains("gradFn=<linear>"))
-        fused.sum().backward()
-        let g1 = l[0].weight.grad!.scalars
-        model.zeroGrad()
-        separate.sum().backward()
-        expectClose(g1, l[0].weight.grad!.scalars, tolerance: 1e-14, "gradients")
     }
 }

@@ -41,10 +41,23 @@ struct TensorTests {
         #expect(Swift.abs(mean) < 0.03 && Swift.abs(variance - 1) < 0.05)
         let u = Tensor.uniform([10_000], low: -2, high: 3, using: &a).scalars
         #expect(u.allSatisfy { $0 >= -2 && $0 < 3 })
-        manualSeed(7)
-        let p = Tensor.randn([5])
-        manualSeed(7)
-        #expect(Tensor.randn([5]).scalars == p.scalars)
+        withManualSeed(7) {
+            let p = Tensor.randn([5])
+            manualSeed(7)
+            #expect(Tensor.randn([5]).scalars == p.scalars)
+        }
+    }
+
+    /// A scoped seed repeats its draws and leaves the process-wide generator where it was.
+    @Test func scopedSeedsNeitherReadNorAdvanceTheDefaultGenerator() {
+        let first = withManualSeed(9) { Tensor.randn([4]).scalars }
+        #expect(withManualSeed(9) { Tensor.randn([4]).scalars } == first)
+        #expect(withManualSeed(10) { Tensor.randn([4]).scalars } != first)
+        let nested = withManualSeed(9) { () -> [Double] in
+            _ = withManualSeed(1) { Tensor.randn([100]) }
+            return Tensor.randn([4]).scalars
+        }
+        #expect(nested == first, "an inner scope must not advance the outer one")
     }
 
     @Test func viewsShareStorage() {

@@ -4,20 +4,21 @@ import Testing
 @Suite("Trainer")
 struct TrainerTests {
     @Test func learnsXorAndEvaluates() throws {
-        manualSeed(4)
-        let data = Playground.xor.dataset(samples: 200, seed: 4)
-        let model = MLP(inputs: 2, hidden: [8], outputs: 2, activation: .tanh)
-        let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: 0.05), clipNorm: 5)
-        let loader = DataLoader(data, batchSize: 20, shuffle: true, seed: 4)
-        var first: Evaluation?
-        for epoch in 1...30 {
-            let fit = try trainer.trainEpoch(loader, epoch: epoch)
-            if first == nil { first = fit }
+        try withManualSeed(4) {
+            let data = Playground.xor.dataset(samples: 200, seed: 4)
+            let model = MLP(inputs: 2, hidden: [8], outputs: 2, activation: .tanh)
+            let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: 0.05), clipNorm: 5)
+            let loader = DataLoader(data, batchSize: 20, shuffle: true, seed: 4)
+            var first: Evaluation?
+            for epoch in 1...30 {
+                let fit = try trainer.trainEpoch(loader, epoch: epoch)
+                if first == nil { first = fit }
+            }
+            let result = trainer.evaluate(data)
+            #expect(result.loss < first!.loss / 3)
+            #expect(result.accuracy > 0.95)
+            #expect(model.isTraining, "evaluate restores the mode")
         }
-        let result = trainer.evaluate(data)
-        #expect(result.loss < first!.loss / 3)
-        #expect(result.accuracy > 0.95)
-        #expect(model.isTraining, "evaluate restores the mode")
     }
 
     @Test func nonFiniteLossThrowsBeforeTheParametersChange() {

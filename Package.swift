@@ -72,8 +72,13 @@ let package = Package(
         .testTarget(
             name: "AutogradTests",
             dependencies: ["Autograd", "AutogradTensor", "AutogradOps", "CKernels", "CZlib"],
-            exclude: ["Fixtures/make_fixtures.py"],
-            resources: [.copy("Fixtures/from_python.safetensors")]
+            exclude: ["Fixtures/make_fixtures.py", "Fixtures/make_torch_fixtures.py"],
+            resources: [
+                .copy("Fixtures/from_python.safetensors"),
+                .copy("Fixtures/torch_zoo.safetensors"), .copy("Fixtures/torch_zoo_expected.safetensors"),
+                .copy("Fixtures/torch_zoo1d.safetensors"), .copy("Fixtures/torch_zoo1d_expected.safetensors"),
+                .copy("Fixtures/torch_lenet5.safetensors"), .copy("Fixtures/torch_lenet5_expected.safetensors"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

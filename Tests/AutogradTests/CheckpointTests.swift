@@ -43,6 +43,34 @@ struct CheckpointTests {
         expectClose(tensors["table"]!.scalars, (0..<8).map { Double($0) / 7 }, tolerance: 1e-15, "table")
     }
 
+    /// Half floats widen to float32; PyTorch's integer and bool tensors become float64.
+    @Test func halfAndIntegerDTypesConvert() throws {
+        func le<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+            values.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        }
+        let parts: [(name: String, tag: String, bytes: [UInt8], count: Int)] = [
+            ("f16", "F16", le([UInt16(0x3E00), 0xC000]), 2),           // 1.5, -2
+            ("bf16", "BF16", le([UInt16(0x3FC0), 0xC000]), 2),         // 1.5, -2
+            ("i64", "I64", le([Int64(-3), 1 << 40]), 2),
+            ("i32", "I32", le([Int32(-7)]), 1),
+            ("i16", "I16", le([Int16(-300)]), 1),
+            ("i8", "I8", le([Int8(-128)]), 1),
+            ("u8", "U8", [255], 1),
+            ("bool", "BOOL", [0, 2], 2),
+        ]
+        var entries: [String] = [], data: [UInt8] = []
+        for p in parts {
+            entries.append(#""\#(p.name)":{"dtype":"\#(p.tag)","shape":[\#(p.count)],"data_offsets":[\#(data.count),\#(data.count + p.bytes.count)]}"#)
+            data += p.bytes
+        }
+        let (tensors, _) = try SafeTensors.decode(file(header: "{" + entries.joined(separator: ",") + "}", data: data))
+        #expect(tensors["f16"]!.dtype == .float32 && tensors["f16"]!.scalars == [1.5, -2])
+        #expect(tensors["bf16"]!.dtype == .float32 && tensors["bf16"]!.scalars == [1.5, -2])
+        #expect(tensors["i64"]!.dtype == .float64 && tensors["i64"]!.scalars == [-3, 0x1p40])
+        #expect(tensors["i32"]!.scalars == [-7] && tensors["i16"]!.scalars == [-300] && tensors["i8"]!.scalars == [-128])
+        #expect(tensors["u8"]!.scalars == [255] && tensors["bool"]!.scalars == [0, 1])
+    }
+
     static let pythonHasSafetensors: Bool = {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -106,8 +134,8 @@ struct CheckpointTests {
         #expect(decodeError(file(header: "[1,2]", data: [])).contains("not a JSON object"))
         #expect(decodeError(file(header: ok, data: Array(eight.prefix(5)))).contains("ends at byte 8 of a 5-byte data section"))
         #expect(decodeError(file(header: ok, data: eight + [0, 0, 0, 0])).contains("data section is 12 bytes but the tensors cover 8"))
-        #expect(decodeError(file(header: #"{"a":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}}"#, data: eight))
-                .contains("has dtype BF16; only F32 and F64 load"))
+        #expect(decodeError(file(header: #"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: eight))
+                .contains("has dtype C64; F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL load"))
         #expect(decodeError(file(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: eight))
                 .contains("needs 12 bytes but its offsets span 8"))
         #expect(decodeError(file(header: #"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#, data: eight))
@@ -272,9 +300,9 @@ struct CheckpointTests {
         try SafeTensors.save(tensors, to: folder.file("extra.safetensors"))
         #expect(loadError(Net(), nil, folder.file("extra.safetensors")) == .unexpected(name: "extra"))
         tensors["extra"] = nil
-        tensors["norm.runningVar"] = nil
+        tensors["norm.running_var"] = nil
         try SafeTensors.save(tensors, to: folder.file("missing.safetensors"))
-        #expect(loadError(Net(), nil, folder.file("missing.safetensors")) == .missing(name: "norm.runningVar"))
+        #expect(loadError(Net(), nil, folder.file("missing.safetensors")) == .missing(name: "norm.running_var"))
 
         let net = Net()
         try Checkpoint.save(net, optimizer: SGD(net.parameters, learningRate: 0.1), to: folder.file("sgd.safetensors"))

@@ -28,7 +28,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .io(let reason): "cannot read checkpoint: \(reason)"
         case .writeFailed(let reason): "cannot write checkpoint: \(reason)"
         case .corrupt(let reason): "corrupt checkpoint: \(reason)"
-        case .unsupportedDType(let name, let dtype): "checkpoint tensor \(name) has dtype \(dtype); only F32 and F64 load"
+        case .unsupportedDType(let name, let dtype): "checkpoint tensor \(name) has dtype \(dtype); F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL load"
         case .missing(let name): "checkpoint has no tensor \(name), which the model needs"
         case .unexpected(let name): "checkpoint has tensor \(name), which the model does not have"
         case .shapeMismatch(let name, let expected, let found):
@@ -51,8 +51,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 /// Saves and restores a model's parameters and buffers, optionally with an
 /// optimizer's state, as one safetensors file.
 ///
-/// Model tensors keep their module names (`layers.0.weight`), so the file
-/// reads like a PyTorch state dict; optimizer state is stored as
+/// Model tensors keep their module names (`0.weight`, `features.3.bias`,
+/// `running_mean`), so the file is a PyTorch state dict: one saved from
+/// PyTorch with `safetensors.torch.save_file(model.state_dict(), path)`
+/// loads into the same architecture here, and back. Files from before
+/// ``Sequential`` took PyTorch's names (`layers.0.weight`) load too;
+/// optimizer state is kept apart: optimizer state is stored as
 /// `optimizer.<index>.<key>` with PyTorch's keys (`exp_avg`, `exp_avg_sq`,
 /// `max_exp_avg_sq`, `momentum_buffer`, `square_avg`, `grad_avg`, `sum`),
 /// each parameter's update count as the float64 scalar
@@ -75,6 +79,26 @@ public enum Checkpoint {
         case refuse
         /// Save without a word.
         case allow
+    }
+
+    /// `tensors` with the names of files written before ``Sequential``'s
+    /// layers were named by index alone: `layers.0.weight` becomes
+    /// `0.weight`, `features.layers.3.bias` becomes `features.3.bias`. Names
+    /// already in the new form, and optimizer state, are kept.
+    static func renamingSequentialLayers(_ tensors: [String: Tensor]) -> [String: Tensor] {
+        var renamed: [String: Tensor] = [:]
+        for (name, tensor) in tensors {
+            var parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.first != "optimizer" {
+                var i = 0
+                while i + 1 < parts.count {
+                    if parts[i] == "layers", parts[i + 1].allSatisfy(\.isNumber) { parts.remove(at: i) } else { i += 1 }
+                }
+            }
+            let newName = parts.joined(separator: ".")
+            renamed[tensors[newName] == nil ? newName : name] = tensor
+        }
+        return renamed
     }
 
     /// Writes the model (and optimizer) to `path` atomically. A tensor with
@@ -114,10 +138,15 @@ public enum Checkpoint {
     /// with the same all-or-nothing checks.
     public static func load(into model: Module, optimizer: Optimizer? = nil, tensors: [String: Tensor],
                             metadata: [String: String]) throws(CheckpointError) {
+        let tensors = renamingSequentialLayers(tensors)
         let state = model.stateTensors()
         var assignments: [(Tensor, Tensor)] = []
         for (name, target) in state {
-            guard let source = tensors[name] else { throw .missing(name: name) }
+            guard let source = tensors[name] else {
+                // Like PyTorch, which added the counter later: files without it load.
+                if name == "num_batches_tracked" || name.hasSuffix(".num_batches_tracked") { continue }
+                throw .missing(name: name)
+            }
             guard source.shape == target.shape else {
                 throw .shapeMismatch(name: name, expected: target.shape, found: source.shape)
             }

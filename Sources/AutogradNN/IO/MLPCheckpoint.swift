@@ -73,6 +73,7 @@ public struct MLPCheckpoint: Sendable, Hashable {
     /// `model` names the architecture in the error.
     static func check(_ shapes: [(name: String, shape: [Int])], in tensors: [String: Tensor],
                       for model: String) throws(CheckpointError) {
+        let tensors = Checkpoint.renamingSequentialLayers(tensors)
         for (name, shape) in shapes {
             guard let tensor = tensors[name] else {
                 throw .incompatible("metadata \(model) needs tensor '\(name)', which is not in the file")

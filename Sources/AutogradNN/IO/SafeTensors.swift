@@ -8,8 +8,11 @@ import Foundation
 /// `data_offsets` into the data that follows) plus an optional
 /// `__metadata__` map of strings, then the raw little-endian data.
 ///
-/// Files written here load in Python's `safetensors`, and files it writes
-/// (in F32 or F64) load here. Reading checks everything a hostile file could
+/// Files written here (F32, F64) load in Python's `safetensors`, and files it
+/// writes load here: F32 and F64 as they are, F16 and BF16 widened to
+/// float32, and the integer types PyTorch puts in state dicts (I64, I32, I16,
+/// I8, U8, BOOL; BatchNorm's `num_batches_tracked` is I64) as float64, exact
+/// up to 2⁵³. Reading checks everything a hostile file could
 /// get wrong — header length, JSON, dtypes, shapes, offsets — and throws
 /// rather than crash or allocate what the header claims.
 ///
@@ -79,13 +82,13 @@ public enum SafeTensors {
             }
         }
 
-        struct Entry { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
+        struct Entry { let name: String; let stored: StoredType; let shape: [Int]; let begin: Int; let end: Int }
         var entries: [Entry] = []
         let dataSize = bytes.count - headerEnd
         for (name, raw) in header where name != "__metadata__" {
             guard let info = raw as? [String: Any] else { throw .corrupt("entry \(name) is not an object") }
             guard let tagName = info["dtype"] as? String else { throw .corrupt("tensor \(name) has no dtype") }
-            guard let dtype = dtype(tagName) else { throw .unsupportedDType(name: name, dtype: tagName) }
+            guard let stored = StoredType(rawValue: tagName) else { throw .unsupportedDType(name: name, dtype: tagName) }
             guard let rawShape = info["shape"] as? [Any] else { throw .corrupt("tensor \(name) has no shape") }
             let shape = try rawShape.map { value throws(CheckpointError) -> Int in
                 guard let d = integer(value), d >= 0 else { throw .corrupt("tensor \(name) has a bad dimension in its shape") }
@@ -100,10 +103,10 @@ public enum SafeTensors {
             guard let count = ShapeRules.checkedCount(shape), count <= dataSize else {
                 throw .corrupt("tensor \(name) has shape \(ShapeRules.describe(shape)), larger than the file")
             }
-            guard end - begin == count * dtype.byteSize else {
-                throw .corrupt("tensor \(name) of shape \(ShapeRules.describe(shape)) (\(tagName)) needs \(count * dtype.byteSize) bytes but its offsets span \(end - begin)")
+            guard end - begin == count * stored.byteSize else {
+                throw .corrupt("tensor \(name) of shape \(ShapeRules.describe(shape)) (\(tagName)) needs \(count * stored.byteSize) bytes but its offsets span \(end - begin)")
             }
-            entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
+            entries.append(Entry(name: name, stored: stored, shape: shape, begin: begin, end: end))
         }
         // The tensors must tile the data section exactly: no gaps, no overlaps.
         var position = 0
@@ -120,9 +123,10 @@ public enum SafeTensors {
         var tensors: [String: Tensor] = [:]
         bytes.withUnsafeBytes { buffer in
             for e in entries {
-                let t = Tensor(uninitializedShape: e.shape, dtype: e.dtype)
+                let t = Tensor(uninitializedShape: e.shape, dtype: e.stored.dtype)
                 if e.end > e.begin {
-                    t.pointer.copyMemory(from: buffer.baseAddress! + headerEnd + e.begin, byteCount: e.end - e.begin)
+                    e.stored.convert(UnsafeRawBufferPointer(rebasing: buffer[(headerEnd + e.begin)..<(headerEnd + e.end)]),
+                                     into: t.pointer)
                 }
                 tensors[e.name] = t
             }
@@ -162,11 +166,59 @@ public enum SafeTensors {
         }
     }
 
-    static func dtype(_ tag: String) -> DType? {
-        switch tag {
-        case "F32": .float32
-        case "F64": .float64
-        default: nil
+    /// A dtype a file may hold, and how its values become one of ours.
+    enum StoredType: String {
+        case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
+        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+
+        var byteSize: Int {
+            switch self {
+            case .f64, .i64: 8
+            case .f32, .i32: 4
+            case .f16, .bf16, .i16: 2
+            case .i8, .u8, .bool: 1
+            }
+        }
+
+        /// Floats stay floats (half widths widen to float32); integers become float64.
+        var dtype: DType {
+            switch self {
+            case .f32, .f16, .bf16: .float32
+            default: .float64
+            }
+        }
+
+        /// Copies little-endian values from `source` (unaligned) into `destination` as ``dtype``.
+        func convert(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer) {
+            let n = source.count / byteSize
+            func widen<T: FixedWidthInteger>(_: T.Type) {
+                let out = destination.assumingMemoryBound(to: Double.self)
+                for i in 0..<n { out[i] = Double(T(littleEndian: source.loadUnaligned(fromByteOffset: i * byteSize, as: T.self))) }
+            }
+            switch self {
+            case .f32, .f64:
+                destination.copyMemory(from: source.baseAddress!, byteCount: source.count)
+            case .f16:
+                let out = destination.assumingMemoryBound(to: Float.self)
+                for i in 0..<n {
+                    let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    out[i] = Float(Float16(bitPattern: bits))
+                }
+            case .bf16:
+                let out = destination.assumingMemoryBound(to: Float.self)
+                for i in 0..<n {
+                    let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    out[i] = Float(bitPattern: UInt32(bits) << 16)
+                }
+            case .i64: widen(Int64.self)
+            case .i32: widen(Int32.self)
+            case .i16: widen(Int16.self)
+            case .i8: widen(Int8.self)
+            case .u8: widen(UInt8.self)
+            case .bool:
+                let out = destination.assumingMemoryBound(to: Double.self)
+                for i in 0..<n { out[i] = source[i] == 0 ? 0 : 1 }
+            }
         }
     }
 

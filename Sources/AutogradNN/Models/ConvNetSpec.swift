@@ -99,7 +99,7 @@ public enum ConvNetSpec: Sendable, Hashable, CustomStringConvertible {
         var shapes: [(name: String, shape: [Int])] = []
         for (part, layers) in [("features", features), ("classifier", classifier)] {
             for (i, layer) in layers.enumerated() {
-                let prefix = "\(part).layers.\(i)"
+                let prefix = "\(part).\(i)"
                 switch layer {
                 case let .conv(inputs, outputs, kernel, _, bias):
                     shapes.append((prefix + ".weight", [outputs, inputs, kernel, kernel]))

@@ -36,14 +36,14 @@ extension MLP {
         public var description: String { "mlp:" + hidden.map(String.init).joined(separator: ",") }
 
         /// The names and shapes of the parameters of an ``MLP`` built from
-        /// this spec (`layers.<2i>.weight` [out, in] and `.bias` [out]),
+        /// this spec (`<2i>.weight` [out, in] and `<2i>.bias` [out]),
         /// known before anything is allocated.
         public func parameterShapes(inputs: Int, outputs: Int) -> [(name: String, shape: [Int])] {
             let widths: [Int] = [inputs] + hidden + [outputs]
             var shapes: [(name: String, shape: [Int])] = []
             for i in 0..<(widths.count - 1) {
-                shapes.append((name: "layers.\(2 * i).weight", shape: [widths[i + 1], widths[i]]))
-                shapes.append((name: "layers.\(2 * i).bias", shape: [widths[i + 1]]))
+                shapes.append((name: "\(2 * i).weight", shape: [widths[i + 1], widths[i]]))
+                shapes.append((name: "\(2 * i).bias", shape: [widths[i + 1]]))
             }
             return shapes
         }

@@ -10,6 +10,12 @@ import AutogradTensor
 /// as batch norm's running statistics), and stored modules — alone, optional
 /// or in arrays — are children, named by their property.
 ///
+/// Names follow PyTorch's `state_dict`, so its safetensors files load by
+/// name: a property's name is written in snake case (`runningMean` is
+/// `running_mean`), an array of modules or tensors numbers its elements
+/// (`blocks.0.weight`), and ``Sequential`` names its layers by index alone
+/// (`0.weight`, as `nn.Sequential` does).
+///
 /// ```swift
 /// final class TwoLayer: Module {
 ///     let hidden = Linear(4, 16)
@@ -53,7 +59,8 @@ open class Module {
             case let t as Tensor:
                 tensors.append((name, t))
             case let list as [Module]:
-                for (i, m) in list.enumerated() { children.append(("\(name).\(i)", m)) }
+                let prefix = indexedLists.contains(name) ? "" : name + "."
+                for (i, m) in list.enumerated() { children.append(("\(prefix)\(i)", m)) }
             case let list as [Tensor]:
                 for (i, t) in list.enumerated() { tensors.append(("\(name).\(i)", t)) }
             default:
@@ -72,11 +79,32 @@ open class Module {
         return (children, tensors)
     }
 
-    /// A stored property's name without the prefixes Swift gives backing storage.
-    private static func propertyName(_ label: String) -> String {
-        if label.hasPrefix("$__lazy_storage_$_") { return String(label.dropFirst("$__lazy_storage_$_".count)) }
-        if label.hasPrefix("_") { return String(label.dropFirst()) }
-        return label
+    /// Properties (by state name) holding module arrays whose elements are
+    /// named by index alone, as PyTorch's `nn.Sequential` names its layers.
+    var indexedLists: Set<String> { [] }
+
+    /// A stored property's state name: without the prefixes Swift gives
+    /// backing storage, in snake case (see ``Module``).
+    static func propertyName(_ label: String) -> String {
+        var name = Substring(label)
+        if name.hasPrefix("$__lazy_storage_$_") { name = name.dropFirst("$__lazy_storage_$_".count) }
+        if name.hasPrefix("_") { name = name.dropFirst() }
+        return snakeCase(name)
+    }
+
+    /// `runningMean` → `running_mean`, `weightIH` → `weight_ih`, `XMLParser` → `xml_parser`.
+    static func snakeCase(_ name: Substring) -> String {
+        let characters = Array(name)
+        var out = ""
+        for (i, c) in characters.enumerated() {
+            if c.isUppercase, i > 0 {
+                let previous = characters[i - 1]
+                let nextIsLower = i + 1 < characters.count && characters[i + 1].isLowercase
+                if previous.isLowercase || previous.isNumber || (previous.isUppercase && nextIsLower) { out += "_" }
+            }
+            out += c.lowercased()
+        }
+        return out
     }
 
     /// Direct submodules with their names.
@@ -95,7 +123,7 @@ open class Module {
     }
 
     /// Trainable tensors (requiring grad) of this module and its descendants,
-    /// named by their path, such as `"layers.0.weight"`.
+    /// named by their path, such as `"0.weight"` or `"features.3.bias"`.
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
         namedTensors().filter { $0.tensor.requiresGrad }
     }

@@ -94,6 +94,9 @@ public class BatchNormLayer: Module {
     /// Running estimates used in evaluation mode (buffers: saved, not trained).
     public let runningMean: Tensor
     public let runningVar: Tensor
+    /// Training batches seen, a float64 scalar (PyTorch's int64
+    /// `num_batches_tracked`, kept so state dicts match in both directions).
+    public let numBatchesTracked: Tensor
     /// Added to the variance before the square root.
     public let eps: Double
     /// Weight of each new batch in the running estimates.
@@ -108,6 +111,7 @@ public class BatchNormLayer: Module {
         bias = Tensor.zeros([channels], dtype: dtype).requiringGrad()
         runningMean = Tensor.zeros([channels], dtype: dtype)
         runningVar = Tensor.ones([channels], dtype: dtype)
+        numBatchesTracked = Tensor.zeros([], dtype: .float64)
         self.eps = eps
         self.momentum = momentum
         (self.ranks, self.kind, self.layouts) = (ranks, kind, layouts)
@@ -126,6 +130,7 @@ public class BatchNormLayer: Module {
         if isTraining && x.scalarCount / Swift.max(channels, 1) <= 1 {
             opError(layer, "needs more than one value per channel in training mode, got input \(ShapeRules.describe(x.shape))")
         }
+        if isTraining { noGrad { numBatchesTracked.assign(numBatchesTracked + 1) } }
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
                          training: isTraining, momentum: momentum, eps: eps)
     }

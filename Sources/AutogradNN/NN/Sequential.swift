@@ -13,7 +13,8 @@ public enum ModuleBuilder {
     public static func buildArray(_ parts: [[Module]]) -> [Module] { parts.flatMap { $0 } }
 }
 
-/// Layers applied one after another. Parameters are named `layers.0.weight`, `layers.1.bias`, ….
+/// Layers applied one after another. Parameters are named by the layer's
+/// index, `0.weight`, `2.bias`, …, as in PyTorch's `nn.Sequential`.
 ///
 /// ```swift
 /// let model = Sequential {
@@ -38,6 +39,8 @@ public final class Sequential: Module {
         self.layers = layers
         super.init()
     }
+
+    override var indexedLists: Set<String> { ["layers"] }
 
     public override func forward(_ x: Tensor) -> Tensor {
         runLayers(layers, x)
@@ -64,7 +67,9 @@ func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
 
 /// A multilayer perceptron: Linear layers with an activation between them
 /// (none after the last), He-initialised for ReLU-like activations and
-/// Glorot-initialised otherwise.
+/// Glorot-initialised otherwise. Parameters are named `0.weight`, `0.bias`,
+/// `2.weight`, … (the linear layers' indices), as for a PyTorch
+/// `nn.Sequential` of the same layers.
 ///
 /// ```swift
 /// let model = MLP(inputs: 64, hidden: [128, 64], outputs: 10, activation: .relu)
@@ -86,6 +91,8 @@ public final class MLP: Module {
         self.layers = layers
         super.init()
     }
+
+    override var indexedLists: Set<String> { ["layers"] }
 
     public override func forward(_ x: Tensor) -> Tensor {
         runLayers(layers, x)

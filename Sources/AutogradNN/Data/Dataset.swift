@@ -114,16 +114,22 @@ public final class DataLoader<D: Dataset>: Sequence {
     public let shuffle: Bool
     public let dropLast: Bool
     public let seed: UInt64
+    /// Applied to each batch's inputs (images [N, C, H, W]), with a generator
+    /// seeded from `seed`, the pass and the batch's index: augmentation that
+    /// repeats run to run and differs epoch to epoch.
+    public let transform: (any ImageTransform)?
     /// Passes started so far.
     public private(set) var epoch = 0
 
-    public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0) {
+    public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0,
+                transform: (any ImageTransform)? = nil) {
         guard batchSize > 0 else { fatalError("DataLoader: batchSize must be positive, got \(batchSize)") }
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
         self.seed = seed
+        self.transform = transform
     }
 
     /// Batches per pass.
@@ -140,12 +146,16 @@ public final class DataLoader<D: Dataset>: Sequence {
         epoch += 1
         let batches = batchCount
         var next = 0
-        let dataset = self.dataset, size = batchSize
+        let dataset = self.dataset, size = batchSize, transform = self.transform
+        let passSeed = seed ^ (0xA24B_AED4_963E_E407 &* UInt64(epoch))
         return AnyIterator {
             guard next < batches else { return nil }
             let start = next * size
             next += 1
-            return dataset.batch(Array(order[start..<Swift.min(start + size, order.count)]))
+            let batch = dataset.batch(Array(order[start..<Swift.min(start + size, order.count)]))
+            guard let transform else { return batch }
+            var rng = RandomGenerator(seed: passSeed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(next))
+            return Batch(inputs: transform(batch.inputs, generator: &rng), labels: batch.labels)
         }
     }
 }

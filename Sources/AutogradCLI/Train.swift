@@ -149,6 +149,7 @@ struct Train: ParsableCommand {
 
         print("training \(model) (\(activationName)) on \(dataset): \(train.count) train / \(test.count) test examples, "
               + "\(classes) classes, \(network.parameterCount) parameters, \(optimizer.rawValue) lr \(lr), \(schedule.rawValue) schedule")
+        fflush(nil)
         let bar = ProgressBar(batchSize: batchSize)
         var history: [EpochRecord] = []
         var lastCheckpoint: Int?
@@ -178,6 +179,7 @@ struct Train: ParsableCommand {
                   + "train loss \(Fmt.fixed(fit.loss, 4))  acc \(Fmt.fixed(fit.accuracy, 4))  "
                   + "test loss \(Fmt.fixed(check.loss, 4))  acc \(Fmt.fixed(check.accuracy, 4))  "
                   + "(\(Fmt.fixed(seconds, 2)) s)")
+            fflush(nil)  // into a pipe or file too, each epoch's line as it ends
             do {
                 try Checkpoint.save(network, optimizer: opt,
                                     metadata: metadata(input: train.featureShape, classes: classes, epoch: epoch),

@@ -147,6 +147,29 @@ struct CLITests {
         #expect(text.contains("test accuracy: "))
     }
 
+    /// Into a pipe, each epoch's line arrives when the epoch ends, not at exit.
+    @Test func epochLinesReachAPipeAsTheyHappen() throws {
+        let folder = TemporaryFolder()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        // 400 epochs take about a minute: long enough to still run, bounded if the line never comes early.
+        process.arguments = ["train", "--epochs", "400", "--out", folder.path, "--threads", "1"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("1/400  train loss") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(text.contains("1/400  train loss"), "\(text)")
+        #expect(process.isRunning, "the line came before the end of training")
+        process.terminate()
+        process.waitUntilExit()
+    }
+
     @Test func digitsReachNinetyFivePercent() throws {
         let folder = TemporaryFolder()
         let run = try autograd("train", "--epochs", "8", "--out", folder.path)

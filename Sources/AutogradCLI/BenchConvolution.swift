@@ -64,7 +64,8 @@ extension Workloads {
                 }
             }
         } + [maxPool(backward: false), maxPool(backward: true), lenet5Training(compiled: false),
-           lenet5Training(compiled: true), lenet5Allocations()]
+           lenet5Training(compiled: true), lenet5Allocations(), alexNetTraining(),
+           peakRSS("peak_rss_alexnet_b16", workload: "alexnet", steps: 3)]
     }
 
     /// Max pooling, kernel 3, stride 2, padding 1, over [8, 64, 56, 56] (Gelem/s of input).
@@ -95,6 +96,19 @@ extension Workloads {
         Workload(name: compiled ? "train_lenet5_compiled" : "train_lenet5", unit: "samples/s") { reps in
             let step = lenet5Step(compiled: compiled)
             return (64 / Timer.median(repetitions: reps) { step.run() }, nil)
+        }
+    }
+
+    /// An AlexNet training step: batch 16 of 3×224×224, 1000 classes, SGD lr 0.01 momentum 0.9.
+    static func alexNetStep() -> TrainingStep {
+        manualSeed(10)
+        return TrainingStep(model: AlexNet(classes: 1000), input: [3, 224, 224], classes: 1000, batch: 16)
+    }
+
+    static func alexNetTraining() -> Workload {
+        Workload(name: "train_alexnet_b16", unit: "samples/s") { reps in
+            let step = alexNetStep()
+            return (16 / Timer.median(repetitions: reps) { step.run() }, nil)
         }
     }
 

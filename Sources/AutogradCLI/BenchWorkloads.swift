@@ -33,7 +33,7 @@ enum Workloads {
         list.append(training("train_mlp_mnist", widths: [784, 256, 128, 10], batch: 64))
         list.append(training("train_mlp_wide", widths: [1024, 1024, 1024, 1024, 10], batch: 256))
         list.append(allocationsPerStep())
-        list.append(peakRSS())
+        list.append(peakRSS("peak_rss_mlp_mnist", workload: "mlp", steps: 20))
         list.append(training("train_mlp_tiny_compiled", widths: [2, 16, 16, 2], batch: 10, compiled: true))
         list.append(training("train_mlp_mnist_compiled", widths: [784, 256, 128, 10], batch: 64, compiled: true))
         list.append(training("train_mlp_wide_compiled", widths: [1024, 1024, 1024, 1024, 10], batch: 256, compiled: true))
@@ -287,13 +287,15 @@ enum Workloads {
         }
     }
 
-    /// Peak resident memory of the mnist workload, measured in a child process
-    /// (`autograd bench-probe`) so that nothing else this run did counts.
-    static func peakRSS() -> Workload {
-        Workload(name: "peak_rss_mlp_mnist", unit: "MiB") { _ in
+    /// Peak resident memory of `steps` steps of a training workload
+    /// (`autograd bench-probe --workload`), measured in a child process so
+    /// that nothing else this run did counts.
+    static func peakRSS(_ name: String, workload: String, steps: Int) -> Workload {
+        Workload(name: name, unit: "MiB") { _ in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            process.arguments = ["bench-probe", "--steps", "20"] + (Kernels.threadCount > 0 ? ["--threads", String(Kernels.threadCount)] : [])
+            process.arguments = ["bench-probe", "--workload", workload, "--steps", String(steps)]
+                + (Kernels.threadCount > 0 ? ["--threads", String(Kernels.threadCount)] : [])
             let out = Pipe()
             process.standardOutput = out
             guard (try? process.run()) != nil else { return (.nan, nil) }

@@ -38,8 +38,12 @@ open class Module {
         fatalError("\(type(of: self)) must override forward(_:)")
     }
 
-    /// Runs ``forward(_:)``.
-    public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
+    /// Runs ``forward(_:)`` (and reports the call to ``summary(inputShape:)``
+    /// when it is listening).
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        if let recorder = ModuleCallRecorder.current { return recorder.run(self, input) }
+        return forward(input)
+    }
 
     /// What the module holds, found by reflection: direct children, and its own
     /// tensors, in declaration order (superclass properties first).

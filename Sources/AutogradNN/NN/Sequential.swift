@@ -49,9 +49,14 @@ public final class Sequential: Module {
 
 /// Runs layers in order, fusing each `Linear` with the activation layer after
 /// it into one op (GEMM plus a bias-and-activation epilogue) where the
-/// activation allows it (see ``linear(_:weight:bias:activation:)``).
+/// activation allows it (see ``linear(_:weight:bias:activation:)``); one
+/// by one while a ``ModelSummary`` listens, so each layer gets its row.
 func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
     var h = x
+    if ModuleCallRecorder.current != nil {
+        for layer in layers { h = layer(h) }
+        return h
+    }
     var i = 0
     while i < layers.count {
         if let dense = layers[i] as? Linear, i + 1 < layers.count, let act = layers[i + 1] as? ActivationLayer {

@@ -6,7 +6,7 @@ struct AutogradCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "autograd",
         abstract: "Train and evaluate neural networks on the CPU with Autograd.",
-        subcommands: [Train.self, Eval.self, Bench.self, GraphCommand.self, BenchProbe.self]
+        subcommands: [Train.self, Eval.self, Summary.self, Bench.self, GraphCommand.self, BenchProbe.self]
     )
 }
 

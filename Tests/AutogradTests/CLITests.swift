@@ -207,6 +207,66 @@ struct CLITests {
         }
     }
 
+    /// A number as the summary prints it: 61706 → "61,706".
+    static func grouped(_ n: Int) -> String {
+        String(n).reversed().enumerated().reduce(into: "") { out, pair in
+            if pair.offset > 0 && pair.offset % 3 == 0 { out.append(",") }
+            out.append(pair.element)
+        }.reversed().map(String.init).joined()
+    }
+
+    /// LeNet-5's totals, worked out here from its layers' shapes: parameters
+    /// are weights plus biases, FLOPs 2 per multiply-add of the convolutions
+    /// and Linear layers, 1 per ReLU output and 4 per 2×2 pooling output.
+    @Test func summaryOfLeNet5HasItsTotals() throws {
+        let run = try autograd("summary", "--model", "lenet5", "--input", "1x28x28")
+        #expect(run.status == 0, "\(run.error)")
+        let convolutions: [(k: Int, c: Int, r: Int, s: Int)] = [(6, 1, 5, 5), (16, 6, 5, 5)]
+        let linears: [(inputs: Int, outputs: Int)] = [(400, 120), (120, 84), (84, 10)]
+        let convParameters: Int = convolutions.map { $0.k * $0.c * $0.r * $0.s + $0.k }.reduce(0, +)
+        let parameters: Int = convParameters + linears.map { $0.inputs * $0.outputs + $0.outputs }.reduce(0, +)
+        #expect(parameters == 61_706)
+        let convMultiplyAdds: Int = 6 * 1 * 25 * 28 * 28 + 16 * 6 * 25 * 10 * 10
+        let multiplyAdds: Int = convMultiplyAdds + 400 * 120 + 120 * 84 + 84 * 10
+        let elementwise: Int = 6 * 28 * 28 + 4 * 6 * 14 * 14 + 16 * 10 * 10 + 4 * 16 * 5 * 5 + 120 + 84
+        let flops = 2 * multiplyAdds + elementwise
+        #expect(run.output.contains("Total params: \(Self.grouped(parameters))\n"), "\(run.output)")
+        #expect(run.output.contains("Trainable params: \(Self.grouped(parameters))\n"))
+        #expect(run.output.contains("Total FLOPs: 0.85 MFLOPs per sample (\(Self.grouped(flops)))"), "\(run.output)")
+        #expect(run.output.contains("Parameter memory: 0.24 MiB"))
+        // One row per layer, with its description, output shape (batch 1), parameters and FLOPs.
+        let conv1 = try #require(run.output.split(separator: "\n").first { $0.contains("0: Conv2d(1→6, 5×5, padding 2)") })
+        #expect(conv1.contains("[1, 6, 28, 28]") && conv1.contains(" 156 ") && conv1.hasSuffix(" \(Self.grouped(2 * 6 * 25 * 28 * 28))"))
+        #expect(run.output.contains("[1, 16, 5, 5]") && run.output.contains("Linear(400→120)"))
+    }
+
+    @Test func summaryOfAConvNetSpecAndAnMLP() throws {
+        let cnn = try autograd("summary", "--model", "cnn:8,16", "--input", "3x32x32", "--classes", "5")
+        #expect(cnn.status == 0, "\(cnn.error)")
+        // Convolutions without bias, batch norm's scale and shift, then Linear(16·16·16→128) and Linear(128→5).
+        let features: Int = 8 * 3 * 9 + 2 * 8 + 16 * 8 * 9 + 2 * 16
+        let parameters: Int = features + (4096 * 128 + 128) + (128 * 5 + 5)
+        #expect(cnn.output.contains("Total params: \(Self.grouped(parameters))\n"), "\(cnn.output)")
+        #expect(cnn.output.contains("Buffers (not trained): 48\n"), "running mean and variance of 8 + 16 channels")
+        #expect(cnn.output.contains("BatchNorm2d(16)") && cnn.output.contains("[1, 16, 16, 16]") && cnn.output.contains("[1, 5]"))
+        let mlp = try autograd("summary", "--model", "mlp:32", "--input", "64")
+        #expect(mlp.status == 0, "\(mlp.error)")
+        #expect(mlp.output.contains("Total params: \(Self.grouped(64 * 32 + 32 + 32 * 10 + 10))\n"), "\(mlp.output)")
+        #expect(mlp.output.contains("Total FLOPs: 4.77 KFLOPs per sample (\(Self.grouped(2 * 64 * 32 + 32 + 2 * 32 * 10)))"))
+    }
+
+    /// An input a layer refuses is an error naming the layer and the shapes, not a crash.
+    @Test func summaryRefusesBadInputsWithTheReason() throws {
+        let small = try autograd("summary", "--model", "lenet5", "--input", "1x8x8")
+        #expect(small.status == 1, "\(small.error)")
+        #expect(small.error == "error: Conv2d(6→16, 5×5): input [1, 6, 4, 4] is smaller than the kernel's reach 5×5 "
+                + "(with padding 0); the output would be empty\n", "\(small.error)")
+        let word = try autograd("summary", "--model", "lenet5", "--input", "1xbig")
+        #expect(word.status == 64 && word.error.contains("--input must be sizes of at least 1 separated by x"), "\(word.error)")
+        let flat = try autograd("summary", "--model", "cnn:8", "--input", "64")
+        #expect(flat.status == 64 && flat.error.contains("--input for cnn:8 is C×H×W"), "\(flat.error)")
+    }
+
     @Test func badFlagsAndDatasetsAreUsageErrors() throws {
         let unknownFlag = try autograd("train", "--no-such-flag")
         #expect(unknownFlag.status == 64)

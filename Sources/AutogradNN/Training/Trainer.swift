@@ -97,4 +97,38 @@ public final class Trainer {
         let n = Double(Swift.max(dataset.count, 1))
         return Evaluation(loss: totalLoss / n, accuracy: Double(correct) / n)
     }
+
+    /// The confusion matrix of the model over `dataset`; see
+    /// ``confusionMatrix(_:_:classes:batchSize:)``.
+    public func confusionMatrix<D: Dataset>(_ dataset: D, classes: Int, batchSize: Int = 256) -> [[Int]] {
+        Trainer.confusionMatrix(model, dataset, classes: classes, batchSize: batchSize)
+    }
+
+    /// The confusion matrix of `model` over `dataset`, in evaluation mode
+    /// without recording: `matrix[t][p]` counts the examples of true class
+    /// `t` that the model predicts as class `p` (its largest logit, the
+    /// first on ties, as ``evaluate(_:_:batchSize:)`` counts them). Row `t`
+    /// sums to the number of examples labelled `t`, and the diagonal's sum
+    /// over `dataset.count` is the accuracy. Labels and predictions must lie
+    /// in `0..<classes`.
+    ///
+    /// ```swift
+    /// let matrix = Trainer.confusionMatrix(model, test, classes: 10)
+    /// let correct = (0..<10).reduce(0) { $0 + matrix[$1][$1] }
+    /// print(Double(correct) / Double(test.count))   // evaluate's accuracy
+    /// ```
+    public static func confusionMatrix<D: Dataset>(_ model: Module, _ dataset: D, classes: Int,
+                                                   batchSize: Int = 256) -> [[Int]] {
+        var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        model.evaluating {
+            for batch in DataLoader(dataset, batchSize: batchSize) {
+                for (predicted, label) in zip(model(batch.inputs).argmax(alongAxis: 1), batch.labels) {
+                    precondition((0..<classes).contains(label) && (0..<classes).contains(predicted),
+                                 "confusionMatrix: label \(label) or prediction \(predicted) is not in 0..<\(classes)")
+                    matrix[label][predicted] += 1
+                }
+            }
+        }
+        return matrix
+    }
 }

@@ -102,6 +102,15 @@ enum DatasetSpec: ExpressibleByArgument, CustomStringConvertible {
     }
 }
 
+extension DatasetSpec {
+    /// Names for the classes 0..<count, as plots label them: Fashion-MNIST's
+    /// garments, otherwise the class numbers (the digits' own names).
+    func classNames(_ count: Int) -> [String] {
+        if case .fashionMNIST = self, count == MNIST.fashionClassNames.count { return MNIST.fashionClassNames }
+        return (0..<count).map(String.init)
+    }
+}
+
 /// `mlp:128,64`: a multilayer perceptron with those hidden widths (`mlp:`
 /// alone is a linear classifier), as `autograd graph --model` takes it.
 extension MLP.Spec: ExpressibleByArgument {

@@ -167,11 +167,12 @@ struct SVG {
         body.append("<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(r))\" fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"1\"/>")
     }
 
-    mutating func text(_ x: Double, _ y: Double, _ content: String, size: Int, anchor: String, rotate: Double = 0) {
+    mutating func text(_ x: Double, _ y: Double, _ content: String, size: Int, anchor: String, rotate: Double = 0,
+                       fill: String? = nil) {
         let escaped = content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
         let turn = rotate == 0 ? "" : " transform=\"rotate(\(n(rotate)) \(n(x)) \(n(y)))\""
-        body.append("<text x=\"\(n(x))\" y=\"\(n(y))\" font-family=\"sans-serif\" font-size=\"\(size)\" text-anchor=\"\(anchor)\"\(turn)>\(escaped)</text>")
+        body.append("<text x=\"\(n(x))\" y=\"\(n(y))\" font-family=\"sans-serif\" font-size=\"\(size)\" text-anchor=\"\(anchor)\"\(turn)\(fill.map { " fill=\"\($0)\"" } ?? "")>\(escaped)</text>")
     }
 
     func finish() -> String {

@@ -7,9 +7,11 @@ struct Train: ParsableCommand {
         abstract: "Train a classifier and write metrics, plots and a checkpoint.",
         discussion: """
             Writes to --out: metrics.csv (one row per epoch), curves.svg (loss and accuracy), \
-            boundary.svg for 2-D datasets (the decision boundary over the data), and \
-            checkpoint.safetensors, saved after every epoch. The last line printed is \
-            'test accuracy: 0.XXXX'.
+            boundary.svg for 2-D datasets (the decision boundary over the data), for convolutional \
+            models filters.svg (the first convolution's filters, each input channel a grey tile \
+            scaled from the filter's minimum to its maximum) and confusion.svg (the test set's \
+            confusion matrix: rows true classes, columns predictions), and checkpoint.safetensors, \
+            saved after every epoch. The last line printed is 'test accuracy: 0.XXXX'.
             """)
 
     @Option(help: "digits (bundled 8×8 digits), circle, xor, gauss, spiral (generated 2-D sets), fashion-mnist, mnist:DIR or csv:FILE.")
@@ -193,16 +195,29 @@ struct Train: ParsableCommand {
             }
             lastCheckpoint = epoch
         }
+        let firstConv = model.isConvolutional ? network.firstConv2d : nil
         do {
             if dataset.isTwoDimensional {
                 try AtomicFile.write(Plots.decisionBoundary(network, train: train, test: test,
                                                             title: "\(dataset): \(model) (\(activation.rawValue))"),
                                      to: out + "/boundary.svg")
             }
+            if let conv = firstConv {
+                try AtomicFile.write(ImagePlots.filters(conv, title: "\(model) on \(dataset): first convolution, \(conv.summary)"),
+                                     to: out + "/filters.svg")
+            }
+            if model.isConvolutional {
+                let matrix = trainer.confusionMatrix(test, classes: classes)
+                try AtomicFile.write(ImagePlots.confusion(matrix, classNames: dataset.classNames(classes),
+                                                          title: "\(model) on \(dataset): test confusion matrix"),
+                                     to: out + "/confusion.svg")
+            }
         } catch {
             throw fail("\(error)")
         }
-        let files = ["metrics.csv", "curves.svg"] + (dataset.isTwoDimensional ? ["boundary.svg"] : []) + ["checkpoint.safetensors"]
+        let images = (firstConv == nil ? [] : ["filters.svg"]) + (model.isConvolutional ? ["confusion.svg"] : [])
+        let files = ["metrics.csv", "curves.svg"] + (dataset.isTwoDimensional ? ["boundary.svg"] : []) + images
+            + ["checkpoint.safetensors"]
         print("wrote " + files.map { out + "/" + $0 }.joined(separator: ", "))
         print("test accuracy: \(Fmt.fixed(history.last!.test.accuracy, 4))")
     }

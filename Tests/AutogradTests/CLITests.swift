@@ -1,5 +1,8 @@
 import Autograd
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 /// The `autograd` command, run as a user would: a child process of the
@@ -205,6 +208,33 @@ struct CLITests {
             #expect(!folder.contents().contains { $0.contains(".tmp-") }, "\(folder.contents())")
             #expect(throws: Never.self) { try SafeTensors.load(from: checkpoint) }
         }
+    }
+
+    /// After a convolutional model, train also draws the first layer's
+    /// filters and the test confusion matrix with the class names.
+    @Test func trainingAConvNetDrawsFiltersAndTheConfusionMatrix() throws {
+        let folder = TemporaryFolder()
+        let train = try autograd("train", "--dataset", "digits", "--model", "cnn:4", "--epochs", "1", "--out", folder.path,
+                                 "--threads", "1")
+        #expect(train.status == 0, "\(train.error)")
+        #expect(folder.contents() == ["checkpoint.safetensors", "confusion.svg", "curves.svg", "filters.svg", "metrics.csv"])
+        #expect(train.output.contains("/filters.svg, ") && train.output.contains("/confusion.svg, "))
+        for name in ["filters.svg", "confusion.svg"] {
+            let data = try #require(FileManager.default.contents(atPath: folder.file(name)))
+            #expect(String(decoding: data, as: UTF8.self).hasPrefix("<svg"), "\(name)")
+            let parser = XMLParser(data: data)
+            #expect(parser.parse(), "\(name) is well-formed XML: \(String(describing: parser.parserError))")
+        }
+        let filters = try String(contentsOfFile: folder.file("filters.svg"), encoding: .utf8)
+        #expect(filters.contains(">4 filters of 1×3×3"), "the title says what the grid shows")
+        #expect(filters.components(separatedBy: "<rect ").count - 1 >= 1 + 4 * 9 + 4, "a square per weight and a frame per tile")
+        let confusion = try String(contentsOfFile: folder.file("confusion.svg"), encoding: .utf8)
+        for label in ["true class", "predicted class"] + (0...9).map(String.init) {
+            #expect(confusion.contains(">\(label)</text>"), "\(label)")
+        }
+        // The cells' counts add up to the test set: the 20% of the 1,797 digits held out.
+        let counts = confusion.matches(of: /text-anchor="middle" fill="(?:white|black)">(\d+)</).compactMap { Int($0.1) }
+        #expect(counts.count == 100 && counts.reduce(0, +) == 359, "\(counts.count) cells")
     }
 
     /// A number as the summary prints it: 61706 → "61,706".

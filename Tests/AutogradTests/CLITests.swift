@@ -277,7 +277,7 @@ struct CLITests {
         let features: Int = 8 * 3 * 9 + 2 * 8 + 16 * 8 * 9 + 2 * 16
         let parameters: Int = features + (4096 * 128 + 128) + (128 * 5 + 5)
         #expect(cnn.output.contains("Total params: \(Self.grouped(parameters))\n"), "\(cnn.output)")
-        #expect(cnn.output.contains("Buffers (not trained): 48\n"), "running mean and variance of 8 + 16 channels")
+        #expect(cnn.output.contains("Buffers (not trained): 50\n"), "running mean and variance of 8 + 16 channels, and two batch counters")
         #expect(cnn.output.contains("BatchNorm2d(16)") && cnn.output.contains("[1, 16, 16, 16]") && cnn.output.contains("[1, 5]"))
         let mlp = try autograd("summary", "--model", "mlp:32", "--input", "64")
         #expect(mlp.status == 0, "\(mlp.error)")

@@ -85,19 +85,20 @@ package struct ConvGeometry: Hashable, Sendable {
     enum Pass { case forward, backwardData, backwardWeight }
 
     /// Runs one pass's kernel on contiguous operands into `output`, with a
-    /// workspace from the buffer pool (none for the forward pass where it
-    /// runs the direct kernel).
+    /// workspace from the thread's scratch (none for the forward pass where
+    /// it runs the direct kernel), so repeated calls allocate nothing.
     static func run(_ pass: Pass, _ d: ag_conv2d_desc, _ a: Tensor, _ b: Tensor, into output: Tensor) {
         var desc = d
         let dt = a.dtype.c
         let elems = pass == .forward ? ag_conv2d_forward_workspace(dt, &desc, ag_num_threads())
                                      : ag_conv2d_workspace(&desc, ag_num_threads())
-        let workspace = elems == 0 ? nil : Tensor(uninitializedShape: [elems], dtype: a.dtype)
-        let ws = workspace?.pointer
-        switch pass {
-        case .forward: ag_conv2d_forward(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
-        case .backwardData: ag_conv2d_backward_data(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
-        case .backwardWeight: ag_conv2d_backward_weight(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
+        ThreadScratch.withBuffer(bytes: Swift.max(elems, 1) * a.dtype.byteSize) { scratch in
+            let ws = elems == 0 ? nil : scratch
+            switch pass {
+            case .forward: ag_conv2d_forward(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
+            case .backwardData: ag_conv2d_backward_data(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
+            case .backwardWeight: ag_conv2d_backward_weight(dt, &desc, a.pointer, b.pointer, output.pointer, ws, elems)
+            }
         }
     }
 }

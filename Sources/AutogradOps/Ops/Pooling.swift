@@ -38,12 +38,20 @@ package struct PoolGeometry: Hashable, Sendable {
 
     /// Each window's index of its maximum, from `x` (contiguous, [N, C, H, W]).
     func argmax(_ x: Tensor, values: Tensor?) -> [Int64] {
-        let planes = x.shape[0] * x.shape[1]
-        var d = desc(planes: planes)
-        var idx = [Int64](repeating: 0, count: planes * outHeight * outWidth)
-        let out = values ?? Tensor(uninitializedShape: [planes * outHeight * outWidth], dtype: x.dtype)
-        idx.withUnsafeMutableBufferPointer { ag_maxpool2d(x.dtype.c, &d, x.pointer, out.pointer, $0.baseAddress) }
+        var idx: [Int64] = []
+        argmax(x, values: values, into: &idx)
         return idx
+    }
+
+    /// The same into `idx`, whose storage is reused when it has the size
+    /// already (a compiled plan's steps allocate nothing here).
+    func argmax(_ x: Tensor, values: Tensor?, into idx: inout [Int64]) {
+        let planes = x.shape[0] * x.shape[1]
+        let count = planes * outHeight * outWidth
+        var d = desc(planes: planes)
+        if idx.count != count { idx = [Int64](repeating: 0, count: count) }
+        let out = values ?? Tensor(uninitializedShape: [count], dtype: x.dtype)
+        idx.withUnsafeMutableBufferPointer { ag_maxpool2d(x.dtype.c, &d, x.pointer, out.pointer, $0.baseAddress) }
     }
 }
 
@@ -80,10 +88,13 @@ package struct MaxPool2dOp: Primitive {
     }
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues()
-        let y = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        saved.values = geometry.argmax(x, values: y)
-        return y
+        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
+    }
+
+    package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        guard inputs[0].isContiguous, output.isContiguous else { return false }
+        geometry.argmax(inputs[0], values: output, into: &saved.values)
+        return true
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
@@ -113,12 +124,16 @@ package struct MaxPool2dScatter: Primitive {
     }
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues(), g = inputs[1].contiguousValues()
+        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
+    }
+
+    package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let (x, g) = (inputs[0], inputs[1])
+        guard x.isContiguous, g.isContiguous, output.isContiguous else { return false }
         let idx = saved.positions(geometry, x, count: g.scalarCount)
         var d = geometry.desc(planes: x.shape[0] * x.shape[1])
-        let dx = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        idx.withUnsafeBufferPointer { ag_pool2d_scatter(x.dtype.c, &d, $0.baseAddress, g.pointer, dx.pointer) }
-        return dx
+        idx.withUnsafeBufferPointer { ag_pool2d_scatter(x.dtype.c, &d, $0.baseAddress, g.pointer, output.pointer) }
+        return true
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {
@@ -146,12 +161,16 @@ package struct MaxPool2dGather: Primitive {
     }
 
     package func forward(_ inputs: [Tensor], shape: [Int]) -> Tensor {
-        let x = inputs[0].contiguousValues(), v = inputs[1].contiguousValues()
-        let idx = saved.positions(geometry, x, count: shape.reduce(1, *))
+        forwardAllocating(inputs, shape: shape, dtype: inputs[0].dtype)
+    }
+
+    package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
+        let (x, v) = (inputs[0], inputs[1])
+        guard x.isContiguous, v.isContiguous, output.isContiguous else { return false }
+        let idx = saved.positions(geometry, x, count: output.scalarCount)
         var d = geometry.desc(planes: x.shape[0] * x.shape[1])
-        let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
-        idx.withUnsafeBufferPointer { ag_pool2d_gather(x.dtype.c, &d, $0.baseAddress, v.pointer, out.pointer) }
-        return out
+        idx.withUnsafeBufferPointer { ag_pool2d_gather(x.dtype.c, &d, $0.baseAddress, v.pointer, output.pointer) }
+        return true
     }
 
     package func vjp(_ inputs: [Tensor], _ output: Tensor, _ grad: Tensor, _ needs: [Bool]) -> [Tensor?] {

@@ -174,7 +174,25 @@ extension Tensor {
     /// x.sum(alongAxes: [1], keepDims: true)      // [[6], [15]]
     /// ```
     public func sum(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        Sum(axes: ShapeRules.axes(axes, rank: rank, op: "sum"), keepDims: keepDims)(self)
+        summed(ShapeRules.axes(axes, rank: rank, op: "sum"), keepDims: keepDims, scale: 1)
+    }
+
+    /// `scale` times the sum over `axes` (sorted). A contiguous tensor whose
+    /// axes form several runs (a bias gradient's [0, 2, 3] of [N, C, H, W])
+    /// is reduced one run at a time, last run first, each on [outer, r,
+    /// inner] values in place, instead of through a permuted copy; compiled
+    /// graphs then plan each step into their arena.
+    private func summed(_ axes: [Int], keepDims: Bool, scale: Double) -> Tensor {
+        var runs: [[Int]] = []
+        for axis in axes {
+            if let last = runs.last?.last, last + 1 == axis { runs[runs.count - 1].append(axis) } else { runs.append([axis]) }
+        }
+        guard runs.count > 1, isContiguous else { return Sum(axes: axes, keepDims: keepDims, scale: scale)(self) }
+        var y = self
+        for (i, run) in runs.reversed().enumerated() {
+            y = Sum(axes: run, keepDims: true, scale: i == runs.count - 1 ? scale : 1)(y)
+        }
+        return keepDims ? y : y.reshaped(reducedShape(shape, axes: axes, keepDims: false))
     }
 
     /// Mean over `axes` (every axis when nil).
@@ -182,7 +200,7 @@ extension Tensor {
         let a = ShapeRules.axes(axes, rank: rank, op: "mean")
         let n = ShapeRules.count(a.map { shape[$0] })
         guard n > 0 else { opError("mean", "reducing an empty axis of shape \(ShapeRules.describe(shape))") }
-        return Sum(axes: a, keepDims: keepDims, scale: 1 / Double(n))(self)
+        return summed(a, keepDims: keepDims, scale: 1 / Double(n))
     }
 
     /// Maximum over `axes` (every axis when nil), keeping them as size 1 when

@@ -4,6 +4,7 @@
 #define AG_CONV_H
 
 #include "ag_runtime.h"
+#include "ag_elementwise.h"
 
 /**
  * The geometry of one convolution. Input [n, c, h, w], weight
@@ -58,5 +59,14 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
  */
 void ag_conv2d_backward_weight(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *dy, void *dw,
                                void *ws, size_t ws_elems);
+
+/**
+ * A convolution's epilogue, in place on y [planes / channels, channels,
+ * plane]: y = act(y + bias[c]) on every plane of channel c, with `act` any
+ * unary op and its parameters (AG_AFFINE with p0 = 1, p1 = 0 for none).
+ * `bias` may be NULL. Planes are split over the threads.
+ */
+void ag_conv2d_bias_activation(ag_dtype dt, size_t planes, size_t channels, size_t plane, void *y,
+                               const void *bias, ag_unary_op act, double p0, double p1);
 
 #endif

@@ -247,3 +247,44 @@ void ag_conv2d_backward_weight(ag_dtype dt, const ag_conv2d_desc *d, const void 
                                void *ws, size_t ws_elems) {
     run(dt, d, BACKWARD_WEIGHT, x, dy, dw, ws, ws_elems);
 }
+
+/* ---- The epilogue: per-channel bias and activation ---- */
+
+typedef struct {
+    ag_dtype dt;
+    size_t channels, plane;
+    char *y;
+    const char *bias;
+    ag_unary_op act;
+    double p0, p1;
+    int identity;
+} channel_epilogue_job;
+
+static void channel_epilogue_planes(void *ctx, size_t begin, size_t end) {
+    const channel_epilogue_job *j = ctx;
+    size_t es = ag_dtype_size(j->dt);
+    for (size_t p = begin; p < end; p++) {
+        char *row = j->y + p * j->plane * es;
+        if (j->bias) {
+            size_t c = p % j->channels;
+            if (j->dt == AG_F32) {
+                float *yf = (float *)row, b = ((const float *)j->bias)[c];
+                for (size_t i = 0; i < j->plane; i++) yf[i] += b;
+            } else {
+                double *yd = (double *)row, b = ((const double *)j->bias)[c];
+                for (size_t i = 0; i < j->plane; i++) yd[i] += b;
+            }
+        }
+        /* Inside a parallel region ag_unary runs on this thread; with too few planes to split, it splits a large plane. */
+        if (!j->identity) ag_unary(j->act, j->dt, j->plane, row, row, j->p0, j->p1);
+    }
+}
+
+void ag_conv2d_bias_activation(ag_dtype dt, size_t planes, size_t channels, size_t plane, void *y,
+                               const void *bias, ag_unary_op act, double p0, double p1) {
+    if (planes == 0 || plane == 0 || channels == 0) return;
+    int identity = act == AG_AFFINE && p0 == 1 && p1 == 0;
+    if (identity && !bias) return;
+    channel_epilogue_job job = {dt, channels, plane, y, bias, act, p0, p1, identity};
+    ag_parallel_for(planes, AG_GRAIN_COSTLY / plane + 1, channel_epilogue_planes, &job);
+}

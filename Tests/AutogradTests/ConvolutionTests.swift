@@ -105,6 +105,19 @@ enum ConvCases {
         OpCase(name: "conv1d same dilation 2 groups 3", shapes: [[1, 3, 8], [3, 1, 4]]) { x in
             conv1d(x[0], weight: x[1], padding: .same, dilation: 2, groups: 3)
         },
+        // The fused bias-and-activation op, and an activation it leaves to an op of its own.
+        OpCase(name: "conv2d bias tanh stride 2", shapes: [[2, 2, 5, 5], [3, 2, 3, 3], [3]]) { x in
+            conv2d(x[0], weight: x[1], bias: x[2], stride: 2, padding: 1, activation: .tanh)
+        },
+        OpCase(name: "conv2d sigmoid groups 2 no bias", shapes: [[1, 4, 4, 5], [4, 2, 2, 2]]) { x in
+            conv2d(x[0], weight: x[1], groups: 2, activation: .sigmoid)
+        },
+        OpCase(name: "conv2d bias relu", shapes: [[1, 2, 4, 4], [3, 2, 3, 3], [3]]) { x in
+            conv2d(x[0], weight: x[1], bias: x[2], padding: 1, activation: .relu)
+        },
+        OpCase(name: "conv2d bias gelu (not fused)", shapes: [[1, 2, 4, 4], [2, 2, 3, 3], [2]]) { x in
+            conv2d(x[0], weight: x[1], bias: x[2], activation: .gelu)
+        },
     ]
 }
 
@@ -251,6 +264,27 @@ struct ConvNetTests {
             AdaptiveAvgPool2d(outputSize: 1)
             Flatten()
             Linear(16, 10)
+        }
+    }
+
+    /// A Conv2d followed by an activation layer runs as the fused op and
+    /// gives what the separate ops give, values and gradients.
+    @Test func sequentialFusesConvolutionWithItsActivation() {
+        withManualSeed(45) {
+            let conv = Conv2d(3, 5, kernelSize: 3, padding: 1)
+            let model = Sequential { conv; Tanh() }
+            let x = Tensor.randn([2, 3, 6, 7]).requiringGrad()
+            let fused = model(x)
+            #expect(fused.description.contains("gradFn=<conv2d+bias+tanh>"))
+            (fused * fused).sum().backward()
+            let (gx, gw, gb) = (x.grad!.scalars, conv.weight.grad!.scalars, conv.bias!.grad!.scalars)
+            for t in [x, conv.weight, conv.bias!] { t.grad = nil }
+            let separate = tanh(conv2d(x, weight: conv.weight, padding: 1) + conv.bias!.reshaped([5, 1, 1]))
+            expectClose(fused.scalars, separate.scalars, tolerance: 1e-6, "forward")
+            (separate * separate).sum().backward()
+            expectClose(gx, x.grad!.scalars, tolerance: 1e-5, "input gradient")
+            expectClose(gw, conv.weight.grad!.scalars, tolerance: 1e-5, "weight gradient")
+            expectClose(gb, conv.bias!.grad!.scalars, tolerance: 1e-5, "bias gradient")
         }
     }
 

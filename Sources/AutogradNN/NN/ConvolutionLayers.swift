@@ -65,6 +65,13 @@ public final class Conv2d: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
+        forward(x, activation: nil)
+    }
+
+    /// The layer followed by `activation`, applied with the bias in one pass
+    /// over the output where it can be (``Sequential`` does this for a
+    /// `Conv2d` followed by an activation layer).
+    public func forward(_ x: Tensor, activation: Activation?) -> Tensor {
         checkConvInput(summary, x, rank: 4, channels: weight.shape[1] * groups, layout: "[N, C, H, W]")
         let (h, w) = (x.shape[2], x.shape[3])
         let (kh, kw) = (weight.shape[2], weight.shape[3])
@@ -75,7 +82,7 @@ public final class Conv2d: Module {
             }
         }
         return conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
-                      groups: groups)
+                      groups: groups, activation: activation)
     }
 }
 

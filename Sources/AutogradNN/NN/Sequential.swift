@@ -47,9 +47,9 @@ public final class Sequential: Module {
     }
 }
 
-/// Runs layers in order, fusing each `Linear` with the activation layer after
-/// it into one op (GEMM plus a bias-and-activation epilogue) where the
-/// activation allows it (see ``linear(_:weight:bias:activation:)``); one
+/// Runs layers in order, fusing each `Linear` or `Conv2d` with the
+/// activation layer after it into one op (the GEMM or convolution plus a
+/// bias-and-activation epilogue) where the activation allows it (see ``linear(_:weight:bias:activation:)``); one
 /// by one while a ``ModelSummary`` listens, so each layer gets its row.
 func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
     var h = x
@@ -61,6 +61,9 @@ func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
     while i < layers.count {
         if let dense = layers[i] as? Linear, i + 1 < layers.count, let act = layers[i + 1] as? ActivationLayer {
             h = dense.forward(h, activation: act.activation)
+            i += 2
+        } else if let conv = layers[i] as? Conv2d, i + 1 < layers.count, let act = layers[i + 1] as? ActivationLayer {
+            h = conv.forward(h, activation: act.activation)
             i += 2
         } else {
             h = layers[i](h)

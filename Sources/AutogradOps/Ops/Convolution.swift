@@ -139,7 +139,11 @@ package struct Conv2dOp: Primitive {
     }
 
     package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        let (x, w) = (inputs[0], inputs[1])
+        forward(inputs[0], inputs[1], into: output)
+    }
+
+    /// The writing path on the two operands (no array of them to build).
+    func forward(_ x: Tensor, _ w: Tensor, into output: Tensor) -> Bool {
         guard x.isContiguous, w.isContiguous, output.isContiguous else { return false }
         let s = x.shape, k = w.shape
         let d = geometry.desc(n: s[0], c: s[1], h: s[2], w: s[3], k: k[0], r: k[2], s: k[3],
@@ -295,17 +299,30 @@ private func addingBias(_ y: Tensor, _ bias: Tensor?, _ op: String) -> Tensor {
 /// Channels that don't match, groups that don't divide them, or an input
 /// too small for the kernel stop with a message naming `conv2d` and the shapes.
 ///
+/// With `activation`, the result is `activation(conv2d(…) + bias)`; the
+/// bias and an activation whose derivative can be read off its output
+/// (ReLU, leaky ReLU, tanh, sigmoid) are applied in one pass over the
+/// convolution's output, other activations (GELU, SiLU, …) as an op after it.
+///
 /// ```swift
 /// let x = Tensor.randn([8, 3, 32, 32])
 /// let w = Tensor.randn([16, 3, 3, 3]) * 0.1
 /// let y = conv2d(x, weight: w, bias: Tensor.zeros([16]), stride: 1, padding: 1)   // [8, 16, 32, 32]
 /// let z = conv2d(y, weight: Tensor.randn([16, 1, 3, 3]), padding: .same, groups: 16)  // depthwise
+/// let h = conv2d(x, weight: w, bias: Tensor.zeros([16]), padding: 1, activation: .relu)
 /// ```
 public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: IntOrPair = 1,
-                   padding: ConvPadding = 0, dilation: IntOrPair = 1, groups: Int = 1) -> Tensor {
+                   padding: ConvPadding = 0, dilation: IntOrPair = 1, groups: Int = 1,
+                   activation: Activation? = nil) -> Tensor {
+    if let activation, !activation.op.derivativeFromOutput {
+        return activation(conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding,
+                                 dilation: dilation, groups: groups))
+    }
     let kernel = weight.rank == 4 ? (weight.shape[2], weight.shape[3]) : (1, 1)
     let g = convGeometry("conv2d", kernel: kernel, stride: stride, padding: padding, dilation: dilation, groups: groups)
-    return addingBias(Conv2dOp(geometry: g)(input, weight), bias, "conv2d")
+    guard bias != nil || activation != nil else { return Conv2dOp(geometry: g)(input, weight) }
+    let op = Conv2dBiasActivation(geometry: g, activation: activation?.op, hasBias: bias != nil)
+    return bias.map { op(input, weight, $0) } ?? op(input, weight)
 }
 
 /// 1-D convolution (`torch.nn.functional.conv1d`) of `input` [N, C, L] with

@@ -22,14 +22,19 @@ final class TrainingStep: @unchecked Sendable {
     private let labels: Tensor
     private let compiled: CompiledFunction?
 
-    init(widths: [Int], batch: Int, compiled: Bool) {
+    convenience init(widths: [Int], batch: Int, compiled: Bool) {
         manualSeed(5)
         let model = MLP(inputs: widths[0], hidden: Array(widths.dropFirst().dropLast()),
                         outputs: widths.last!, activation: .relu)
+        self.init(model: model, input: [widths[0]], classes: widths.last!, batch: batch, compiled: compiled)
+    }
+
+    /// `model` on random inputs [batch] + `input` and labels in 0..<classes.
+    init(model: Module, input: [Int], classes: Int, batch: Int, compiled: Bool) {
         let optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
         var rng = RandomGenerator(seed: 6)
-        inputs = Tensor.randn([batch, widths[0]], using: &rng)
-        labels = Tensor(shape: [batch], scalars: (0..<batch).map { _ in Double(Int.random(in: 0..<widths.last!, using: &rng)) })
+        inputs = Tensor.randn([batch] + input, using: &rng)
+        labels = Tensor(shape: [batch], scalars: (0..<batch).map { _ in Double(Int.random(in: 0..<classes, using: &rng)) })
         self.model = model
         self.optimizer = optimizer
         self.compiled = compiled ? compile { (x: Tensor, y: Tensor) -> Tensor in
@@ -81,10 +86,13 @@ let benchmarks: @Sendable () -> Void = {
     let mnist = TrainingStep(widths: [784, 256, 128, 10], batch: 64, compiled: false)
     let mnistCompiled = TrainingStep(widths: [784, 256, 128, 10], batch: 64, compiled: true)
     let tiny = TrainingStep(widths: [2, 16, 16, 2], batch: 10, compiled: false)
+    manualSeed(9)
+    let lenet5Compiled = TrainingStep(model: LeNet5(), input: [1, 28, 28], classes: 10, batch: 64, compiled: true)
 
     Benchmark("train_mlp_mnist_step") { _ in blackHole(mnist.run()) }
     Benchmark("train_mlp_mnist_compiled_step") { _ in blackHole(mnistCompiled.run()) }
     Benchmark("train_mlp_tiny_step") { _ in blackHole(tiny.run()) }
+    Benchmark("train_lenet5_compiled_step") { _ in blackHole(lenet5Compiled.run()) }
 
     // 100 recorded ops and their reverse pass, as `eager_overhead`.
     Benchmark("eager_overhead_100_ops") { _ in

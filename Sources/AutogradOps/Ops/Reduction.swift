@@ -183,11 +183,12 @@ extension Tensor {
     /// inner] values in place, instead of through a permuted copy; compiled
     /// graphs then plan each step into their arena.
     private func summed(_ axes: [Int], keepDims: Bool, scale: Double) -> Tensor {
+        let oneRun = axes.indices.dropFirst().allSatisfy { axes[$0] == axes[$0 - 1] + 1 }
+        if oneRun || !isContiguous { return Sum(axes: axes, keepDims: keepDims, scale: scale)(self) }
         var runs: [[Int]] = []
         for axis in axes {
             if let last = runs.last?.last, last + 1 == axis { runs[runs.count - 1].append(axis) } else { runs.append([axis]) }
         }
-        guard runs.count > 1, isContiguous else { return Sum(axes: axes, keepDims: keepDims, scale: scale)(self) }
         var y = self
         for (i, run) in runs.reversed().enumerated() {
             y = Sum(axes: run, keepDims: true, scale: i == runs.count - 1 ? scale : 1)(y)

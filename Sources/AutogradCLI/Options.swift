@@ -119,7 +119,7 @@ extension MLP.Spec: ExpressibleByArgument {
 }
 
 /// `--model`: an MLP (`mlp:W1,W2,…`, the library's ``MLP/Spec``) or a
-/// convolutional network (`lenet5`, `cnn:C1,C2,…`, a ``ConvNetSpec``).
+/// convolutional network (`lenet5`, `alexnet`, `cnn:C1,C2,…`, a ``ConvNetSpec``).
 enum ModelSpec: ExpressibleByArgument, CustomStringConvertible {
     case mlp(MLP.Spec)
     case conv(ConvNetSpec)
@@ -134,7 +134,7 @@ enum ModelSpec: ExpressibleByArgument, CustomStringConvertible {
         }
     }
 
-    static var allValueStrings: [String] { ["mlp:W1,W2,…", "lenet5", "cnn:C1,C2,…"] }
+    static var allValueStrings: [String] { ["mlp:W1,W2,…", "lenet5", "alexnet", "cnn:C1,C2,…"] }
 
     var description: String {
         switch self {

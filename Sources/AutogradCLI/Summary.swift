@@ -17,7 +17,7 @@ struct Summary: ParsableCommand {
             output) in the model's dtype. An input a layer refuses is an error naming the layer and the shapes.
             """)
 
-    @Option(help: "mlp:W1,W2,…, lenet5 or cnn:C1,C2,… (as 'train --model').")
+    @Option(help: "mlp:W1,W2,…, lenet5, alexnet or cnn:C1,C2,… (as 'train --model').")
     var model: ModelSpec
 
     @Option(name: .customLong("input"), help: "One sample's shape: C×H×W for a convolutional model (1x28x28, 3x224x224), features for an MLP (64; C×H×W is flattened).")
@@ -58,7 +58,7 @@ struct Summary: ParsableCommand {
                                                 optimizer: .sgd) else {
                 // The image is too small for the spec's layers: the network built for its own
                 // image size runs on it, so that the layer that refuses the input says why.
-                if let network = spec.build(input: [input.sizes[0], 28, 28], classes: classes) {
+                if let network = [28, 224].lazy.compactMap({ spec.build(input: [input.sizes[0], $0, $0], classes: classes) }).first {
                     _ = network.summary(inputShape: input.sizes)
                 }
                 throw fail("\(spec) does not fit \(input) inputs")

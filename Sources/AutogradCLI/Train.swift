@@ -17,7 +17,7 @@ struct Train: ParsableCommand {
     @Option(help: "digits (bundled 8×8 digits), circle, xor, gauss, spiral (generated 2-D sets), fashion-mnist, mnist:DIR or csv:FILE.")
     var dataset: DatasetSpec = .digits
 
-    @Option(help: "mlp:W1,W2,… (hidden widths; mlp: alone is a linear classifier), lenet5, or cnn:C1,C2,… (3×3 convolutions with batch norm, a 2×2 max pool after every second).")
+    @Option(help: "mlp:W1,W2,… (hidden widths; mlp: alone is a linear classifier), lenet5, alexnet (images of at least 63×63), or cnn:C1,C2,… (3×3 convolutions with batch norm, a 2×2 max pool after every second).")
     var model = ModelSpec(argument: "mlp:128,64")!
 
     @Option(help: "Activation between an MLP's layers: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")) (convolutional models use relu).")

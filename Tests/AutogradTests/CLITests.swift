@@ -285,6 +285,17 @@ struct CLITests {
         #expect(mlp.output.contains("Total FLOPs: 4.77 KFLOPs per sample (\(Self.grouped(2 * 64 * 32 + 32 + 2 * 32 * 10)))"))
     }
 
+    /// AlexNet's summary at 224×224, and a data set whose images are too small for it.
+    @Test func alexNetSummaryAndTooSmallImages() throws {
+        let run = try autograd("summary", "--model", "alexnet", "--input", "3x224x224", "--classes", "1000")
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("Total params: 61,100,840\n"), "torchvision's count")
+        #expect(run.output.contains("[1, 256, 6, 6]") && run.output.contains("Linear(9216→4096)"))
+        let folder = TemporaryFolder()
+        let train = try autograd("train", "--model", "alexnet", "--epochs", "1", "--out", folder.path)
+        #expect(train.status == 1 && train.error.contains("alexnet does not fit digits's 1×8×8 images"), "\(train.error)")
+    }
+
     /// An input a layer refuses is an error naming the layer and the shapes, not a crash.
     @Test func summaryRefusesBadInputsWithTheReason() throws {
         let small = try autograd("summary", "--model", "lenet5", "--input", "1x8x8")

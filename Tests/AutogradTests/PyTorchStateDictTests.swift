@@ -109,6 +109,20 @@ struct PyTorchStateDictTests {
         ])
     }
 
+    /// `alexnet` as a spec: the shapes it claims before building are the
+    /// built model's, and it needs images of at least 63×63.
+    @Test func alexNetSpecPlansWhatItBuilds() throws {
+        let spec = try #require(ConvNetSpec("alexnet"))
+        #expect(spec.description == "alexnet")
+        let shapes = try #require(spec.parameterShapes(input: [3, 224, 224], classes: 10))
+        #expect(shapes.map { "\($0.name) \($0.shape)" } == AlexNet(classes: 10).namedParameters().map { "\($0.name) \($0.tensor.shape)" })
+        #expect(spec.parameterShapes(input: [1, 28, 28], classes: 10) == nil)
+        #expect(spec.parameterShapes(input: [3, 62, 62], classes: 10) == nil)
+        let small = try #require(spec.build(input: [1, 63, 63], classes: 4))
+        #expect(small.evaluating { small(Tensor.zeros([2, 1, 63, 63])) }.shape == [2, 4])
+        #expect(spec.activationCount(input: [3, 224, 224], classes: 10)! > 3 * 224 * 224)
+    }
+
     /// Checkpoints written before Sequential took PyTorch's names still load.
     @Test func filesWithTheOldSequentialNamesLoad() throws {
         let model = MLP(inputs: 3, hidden: [4], outputs: 2)

@@ -20,39 +20,17 @@ public final class LeNet5: ConvNet {
 /// AlexNet in torchvision's layout for 3×224×224 images: five convolutions
 /// of 64, 192, 384, 256 and 256 channels with ReLU and three 3×3 max pools
 /// of stride 2, an adaptive average pool to 6×6, and a classifier of two
-/// 4096-wide layers with dropout.
+/// 4096-wide layers with dropout (``ConvNetSpec/alexnet``). Parameters
+/// have torchvision's names (`features.0.weight` … `classifier.6.bias`);
+/// the average pool is the last layer of `features`, where it holds nothing.
 ///
 /// ```swift
 /// let model = AlexNet(classes: 1000)
 /// let logits = model(Tensor.randn([2, 3, 224, 224]))   // [2, 1000]
 /// ```
-public final class AlexNet: Module {
-    public let features: Sequential
-    public let avgpool: AdaptiveAvgPool2d
-    public let classifier: Sequential
-
+public final class AlexNet: ConvNet {
     public init(classes: Int = 1000, dropout: Double = 0.5, dtype: DType = .float32) {
-        features = Sequential([
-            Conv2d(3, 64, kernelSize: 11, stride: 4, padding: 2, dtype: dtype), ReLU(),
-            MaxPool2d(kernelSize: 3, stride: 2),
-            Conv2d(64, 192, kernelSize: 5, padding: 2, dtype: dtype), ReLU(),
-            MaxPool2d(kernelSize: 3, stride: 2),
-            Conv2d(192, 384, kernelSize: 3, padding: 1, dtype: dtype), ReLU(),
-            Conv2d(384, 256, kernelSize: 3, padding: 1, dtype: dtype), ReLU(),
-            Conv2d(256, 256, kernelSize: 3, padding: 1, dtype: dtype), ReLU(),
-            MaxPool2d(kernelSize: 3, stride: 2),
-        ])
-        avgpool = AdaptiveAvgPool2d(outputSize: 6)
-        classifier = Sequential([
-            Dropout(dropout), Linear(256 * 6 * 6, 4096, dtype: dtype), ReLU(),
-            Dropout(dropout), Linear(4096, 4096, dtype: dtype), ReLU(),
-            Linear(4096, classes, dtype: dtype),
-        ])
-        super.init()
-    }
-
-    public override func forward(_ x: Tensor) -> Tensor {
-        let f = avgpool(features(x))
-        return classifier(f.reshaped([f.shape[0], -1]))
+        let net = ConvNetSpec.alexnet.build(input: [3, 224, 224], classes: classes, dropout: dropout, dtype: dtype)!
+        super.init(features: net.features, classifier: net.classifier)
     }
 }

@@ -100,17 +100,9 @@ def workloads(reps):
             if i < len(widths) - 2:
                 layers.append(torch.nn.ReLU())
         model = torch.nn.Sequential(*layers)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         inputs = torch.randn(batch, widths[0], generator=g)
         targets = torch.randint(0, widths[-1], (batch,), generator=g)
-
-        def step():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(inputs), targets)
-            loss.backward()
-            opt.step()
-            loss.item()
-        yield name, batch / median_seconds(step, reps), "samples/s"
+        yield name, batch / median_seconds(sgd_step(model, inputs, targets), reps), "samples/s"
 
 
 # The convolution shapes of `autograd bench`: (label, N, C, H, W, K, R, S, stride, padding, groups).
@@ -161,17 +153,9 @@ def conv_workloads(reps, wanted):
         model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                               nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         inputs = torch.randn(64, 1, 28, 28, generator=g)
         targets = torch.randint(0, 10, (64,), generator=g)
-
-        def step():
-            opt.zero_grad()
-            loss = F.cross_entropy(model(inputs), targets)
-            loss.backward()
-            opt.step()
-            loss.item()
-        yield "train_lenet5", 64 / median_seconds(step, reps), "samples/s"
+        yield "train_lenet5", 64 / median_seconds(sgd_step(model, inputs, targets), reps), "samples/s"
     if wanted("train_alexnet_b16"):
         step = alexnet_step()
         yield "train_alexnet_b16", 16 / median_seconds(step, reps), "samples/s"
@@ -196,10 +180,16 @@ def alexnet_step():
         nn.AdaptiveAvgPool2d(6), nn.Flatten(),
         nn.Dropout(0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(),
         nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     g = torch.Generator().manual_seed(6)
     inputs = torch.randn(16, 3, 224, 224, generator=g)
     targets = torch.randint(0, 1000, (16,), generator=g)
+    return sgd_step(model, inputs, targets)
+
+
+def sgd_step(model, inputs, targets):
+    """One training step of the bench's workloads: cross-entropy, SGD lr 0.01
+    momentum 0.9, the loss read back."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def step():
         opt.zero_grad()

@@ -55,8 +55,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 /// `running_mean`), so the file is a PyTorch state dict: one saved from
 /// PyTorch with `safetensors.torch.save_file(model.state_dict(), path)`
 /// loads into the same architecture here, and back. Files from before
-/// ``Sequential`` took PyTorch's names (`layers.0.weight`) load too;
-/// optimizer state is kept apart: optimizer state is stored as
+/// ``Sequential`` took PyTorch's names (`layers.0.weight`) load too.
+/// Optimizer state is stored as
 /// `optimizer.<index>.<key>` with PyTorch's keys (`exp_avg`, `exp_avg_sq`,
 /// `max_exp_avg_sq`, `momentum_buffer`, `square_avg`, `grad_avg`, `sum`),
 /// each parameter's update count as the float64 scalar

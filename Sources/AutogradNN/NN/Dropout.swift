@@ -20,8 +20,7 @@ public final class Dropout: Module {
 
     public override func forward(_ x: Tensor) -> Tensor {
         guard isTraining && p > 0 else { return x }
-        let keep = (Tensor.uniform(x.shape, dtype: x.dtype) .>= p) * (1 / (1 - p))
-        return x * keep
+        return dropped(x, p: p, maskShape: x.shape)
     }
 }
 
@@ -50,8 +49,12 @@ public final class Dropout2d: Module {
         }
         guard isTraining && p > 0 else { return x }
         // One draw per channel, broadcast over its plane.
-        let channels = Array(x.shape.dropLast(2)) + [1, 1]
-        let keep = (Tensor.uniform(channels, dtype: x.dtype) .>= p) * (1 / (1 - p))
-        return x * keep
+        return dropped(x, p: p, maskShape: Array(x.shape.dropLast(2)) + [1, 1])
     }
+}
+
+/// `x` times a mask of `maskShape` (broadcast over x) from the default
+/// generator: 0 with probability `p`, 1 / (1 − p) otherwise.
+private func dropped(_ x: Tensor, p: Double, maskShape: [Int]) -> Tensor {
+    x * ((Tensor.uniform(maskShape, dtype: x.dtype) .>= p) * (1 / (1 - p)))
 }

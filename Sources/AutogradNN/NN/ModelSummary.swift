@@ -41,7 +41,7 @@ public struct ModelSummary: Sendable {
     /// One module call of the forward pass, in the order the calls began.
     public struct Layer: Sendable {
         /// The module's path from the model, as in ``Module/namedParameters()``
-        /// (`features.layers.0`); empty for the model itself.
+        /// (`features.0`); empty for the model itself.
         public let name: String
         /// Nesting: 0 for the model, 1 for its children, and so on.
         public let depth: Int

@@ -36,10 +36,18 @@ size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads);
 
 /**
  * The scratch ag_conv2d_forward needs for a convolution of this dtype: none
- * where it runs the direct kernel (float32 of stride 1 with few input
- * channels per group, at AVX2 and above), else ag_conv2d_workspace's.
+ * where it runs a direct kernel (float32 of stride 1 with few input
+ * channels per group at AVX2 and above, or a "same"-size output at
+ * AVX-512), else ag_conv2d_workspace's.
  */
 size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
+
+/**
+ * The scratch ag_conv2d_backward_data needs: the turned-over kernel where
+ * it runs as a direct convolution (float32 "same"-size convolutions of
+ * stride 1 at AVX-512), else ag_conv2d_workspace's.
+ */
+size_t ag_conv2d_backward_data_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 
 /** y = conv(x, w). `ws` holds `ws_elems` elements of scratch (see ag_conv2d_workspace). */
 void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *w, void *y,

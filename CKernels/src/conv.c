@@ -238,8 +238,45 @@ void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, cons
     run(dt, d, FORWARD, x, w, y, ws, ws_elems);
 }
 
+/* Backward-data of a stride-1 convolution is the convolution of dy with the
+ * kernel turned over and its channel axes swapped (w'[ci, o, u, v] =
+ * w[o, ci, r−1−u, s−1−v] within a group), padded by what the forward
+ * padding leaves of the kernel's extent. Where the direct plane kernel runs
+ * that convolution, backward-data runs it too, on the turned-over kernel
+ * in the workspace. */
+static int transposed_plane(ag_dtype dt, const ag_conv2d_desc *d, ag_conv2d_desc *t) {
+    if (d->stride_h != 1 || d->stride_w != 1) return 0;
+    *t = (ag_conv2d_desc){.n = d->n, .c = d->k, .h = d->oh, .w = d->ow, .k = d->c, .r = d->r, .s = d->s,
+                          .oh = d->h, .ow = d->w, .stride_h = 1, .stride_w = 1,
+                          .pad_h = d->dil_h * (d->r - 1) - d->pad_h, .pad_w = d->dil_w * (d->s - 1) - d->pad_w,
+                          .dil_h = d->dil_h, .dil_w = d->dil_w, .groups = d->groups};
+    return ag_conv2d_direct_plane_applies(dt, t);
+}
+
+static void turn_over(const ag_conv2d_desc *d, const float *w, float *wt) {
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
+    for (int64_t g = 0; g < d->groups; g++)
+        for (int64_t o = 0; o < kg; o++)
+            for (int64_t ci = 0; ci < cg; ci++) {
+                const float *src = w + ((g * kg + o) * cg + ci) * rs;
+                float *dst = wt + ((g * cg + ci) * kg + o) * rs;
+                for (int64_t t = 0; t < rs; t++) dst[t] = src[rs - 1 - t];
+            }
+}
+
+size_t ag_conv2d_backward_data_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
+    ag_conv2d_desc t;
+    return transposed_plane(dt, d, &t) ? weight_elems(d) : ag_conv2d_workspace(d, threads);
+}
+
 void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *dy, const void *w, void *dx,
                              void *ws, size_t ws_elems) {
+    ag_conv2d_desc t;
+    if (transposed_plane(dt, d, &t) && ws_elems >= weight_elems(d)) {
+        turn_over(d, w, ws);
+        ag_conv2d_direct_forward(&t, dy, ws, dx);
+        return;
+    }
     run(dt, d, BACKWARD_DATA, dy, w, dx, ws, ws_elems);
 }
 

@@ -1,10 +1,16 @@
-/* Direct 2-D convolution for stride 1 and few input channels per group:
- * no column matrix. Each step holds KB output channels × one vector of
- * output columns in registers and, for every input channel and kernel tap,
- * loads the input row segment once and multiplies it into all KB
- * accumulators with each channel's weight broadcast (oneDNN's direct
- * convolution, on NCHW). Taps that reach into the padding load under a
- * lane mask. Float32 at AVX2 and AVX-512; other cases take im2col. */
+/* Direct 2-D convolution, float32, stride 1: no column matrix. Two kernels.
+ *
+ * The row kernel, for few input channels per group: each step holds KB
+ * output channels × one vector of output columns in registers and, for
+ * every input channel and kernel tap, loads the input row segment once
+ * and multiplies it into all KB accumulators with each channel's weight
+ * broadcast (oneDNN's direct convolution, on NCHW). Taps that reach into
+ * the padding load under a lane mask. AVX2 and AVX-512.
+ *
+ * The plane kernel, for "same"-size outputs (AVX-512): the same register
+ * blocking with vectors over the flattened plane (see below). Backward-data
+ * of such a convolution is one too (conv.c). Other cases take im2col. */
+#include <string.h>
 #include "conv_direct.h"
 
 #if AG_X86
@@ -88,6 +94,127 @@ static direct_row_avx512_fn direct_row_avx512(int kb, int64_t vectors) {
     }
 }
 
+/* The widest block of at most 8 channels that fits in what is left of a group. */
+static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
+
+/* ---- The plane kernel: "same"-size convolutions, vectors across rows ----
+ *
+ * When stride is 1 and the output has the input's size, output pixel p of
+ * a plane reads, for tap (u, v), input pixel p + (u·dil_h − pad_h)·w +
+ * (v·dil_w − pad_w) of the same flattened plane: sixteen consecutive
+ * output pixels read sixteen consecutive inputs, even across a row's end.
+ * So the vectors run over the flattened plane, every lane busy whatever
+ * the row width (a 56-wide row wastes an eighth of a row kernel's lanes),
+ * and the lanes whose tap falls in the padding (off the row's ends, above
+ * the first or below the last row) load under a mask. The masks depend
+ * only on the pixel and tap, so a work item (one image's block of
+ * AG_CONV_PLANE_BLOCK vectors) computes them once for every group and
+ * output channel. */
+
+#define PLANE_BLOCK 24   /* vectors per work item: a multiple of every JV below */
+
+/* KB output channels × JV vectors of the plane from vector q on, of
+ * image b and group g, output channels k0.. of the group. `mask[t ·
+ * PLANE_BLOCK + jv]` is tap t's load mask for vector q + jv, `off[t]` its
+ * offset in the flattened plane; `live` vectors (≤ JV) are stored. */
+#define PLANE_AVX512(KB, JV)                                                                                   \
+    AG_AVX512 static void plane_avx512_##KB##_##JV(const ag_conv2d_desc *d, const float *x, const float *w,   \
+                                                   float *y, int64_t b, int64_t g, int64_t k0, int64_t q,     \
+                                                   const __mmask16 *mask, const int64_t *off, int64_t live) { \
+        const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s, crs = cg * rs;         \
+        const int64_t hw = d->h * d->w;                                                                      \
+        __m512 acc[KB][JV];                                                                                   \
+        for (int kk = 0; kk < KB; kk++)                                                                       \
+            for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_setzero_ps();                               \
+        const float *wk = w + (g * kg + k0) * crs;                                                            \
+        for (int64_t ci = 0; ci < cg; ci++) {                                                                \
+            /* Addresses as integers: a tap's offset may point before the plane (its lanes are masked). */    \
+            uintptr_t plane = (uintptr_t)(x + (b * d->c + g * cg + ci) * hw) + (uintptr_t)(16 * q * 4);      \
+            const float *wc = wk + ci * rs;                                                                   \
+            for (int64_t t = 0; t < rs; t++) {                                                                \
+                uintptr_t at = plane + (uintptr_t)(off[t] * 4);                                               \
+                __m512 xv[JV];                                                                                \
+                for (int jv = 0; jv < JV; jv++)                                                               \
+                    xv[jv] = _mm512_maskz_loadu_ps(mask[t * PLANE_BLOCK + jv], (const float *)(at + 64 * jv)); \
+                for (int kk = 0; kk < KB; kk++) {                                                             \
+                    __m512 wv = _mm512_set1_ps(wc[kk * crs + t]);                                             \
+                    for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_fmadd_ps(xv[jv], wv, acc[kk][jv]);   \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        const int64_t pixels = d->oh * d->ow;                                                                 \
+        for (int jv = 0; jv < JV && jv < live; jv++) {                                                        \
+            int64_t p = 16 * (q + jv), n = pixels - p < 16 ? pixels - p : 16;                                 \
+            for (int kk = 0; kk < KB; kk++)                                                                   \
+                _mm512_mask_storeu_ps(y + (b * d->k + g * kg + k0 + kk) * pixels + p, (__mmask16)LANES(0, n), \
+                                      acc[kk][jv]);                                                           \
+        }                                                                                                     \
+    }
+
+/* Eight channels by three vectors when the group has them; narrower
+ * blocks take more vectors so that at least eight FMAs are independent. */
+PLANE_AVX512(8, 3)
+PLANE_AVX512(4, 6)
+PLANE_AVX512(2, 8)
+PLANE_AVX512(1, 8)
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *x, *w;
+    float *y;
+    int64_t vectors, blocks;  /* of the flattened plane; work items per image */
+    int64_t off[AG_CONV_PLANE_MAX_TAPS];
+} plane_job;
+
+/* Tap t's mask for each vector of the block from q0: lanes whose output
+ * pixel exists and whose tap lands inside the input. */
+static void plane_masks(const plane_job *j, int64_t q0, __mmask16 *mask) {
+    const ag_conv2d_desc *d = j->d;
+    int64_t rs = d->r * d->s, pixels = d->oh * d->ow;
+    memset(mask, 0, sizeof(__mmask16) * (size_t)(rs * PLANE_BLOCK));
+    for (int64_t jv = 0; jv < PLANE_BLOCK; jv++)
+        for (int l = 0; l < 16; l++) {
+            int64_t p = 16 * (q0 + jv) + l;
+            if (p >= pixels) return;
+            int64_t i = p / d->ow, jcol = p % d->ow;
+            for (int64_t u = 0; u < d->r; u++) {
+                int64_t ih = i - d->pad_h + u * d->dil_h;
+                if (ih < 0 || ih >= d->h) continue;
+                for (int64_t v = 0; v < d->s; v++) {
+                    int64_t iw = jcol - d->pad_w + v * d->dil_w;
+                    if (iw >= 0 && iw < d->w) mask[(u * d->s + v) * PLANE_BLOCK + jv] |= (__mmask16)(1u << l);
+                }
+            }
+        }
+}
+
+static void plane_items(void *ctx, size_t begin, size_t end) {
+    const plane_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t kg = d->k / d->groups;
+    __mmask16 mask[AG_CONV_PLANE_MAX_TAPS * PLANE_BLOCK];
+    for (size_t item = begin; item < end; item++) {
+        int64_t b = (int64_t)item / j->blocks, q0 = ((int64_t)item % j->blocks) * PLANE_BLOCK;
+        int64_t q1 = q0 + PLANE_BLOCK < j->vectors ? q0 + PLANE_BLOCK : j->vectors;
+        plane_masks(j, q0, mask);
+        for (int64_t g = 0; g < d->groups; g++)
+            for (int64_t k = 0; k < kg;) {
+                int kb = block_width(kg - k);
+                int jv = kb == 8 ? 3 : kb == 4 ? 6 : 8;
+                for (int64_t q = q0; q < q1; q += jv) {
+                    const __mmask16 *m = mask + (q - q0);
+                    switch (kb) {
+                    case 8: plane_avx512_8_3(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
+                    case 4: plane_avx512_4_6(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
+                    case 2: plane_avx512_2_8(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
+                    default: plane_avx512_1_8(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
+                    }
+                }
+                k += kb;
+            }
+    }
+}
+
 /* The same on eight lanes, with masks as vectors (16 registers: KB·JV ≤ 8). */
 #define DIRECT_ROW_AVX2(KB, JV)                                                                                 \
     AG_AVX2 static void direct_row_avx2_##KB(const ag_conv2d_desc *d, const float *x, const float *w, float *y, \
@@ -154,9 +281,6 @@ typedef struct {
     int avx512;
 } direct_job;
 
-/* The widest block of at most 8 channels that fits in what is left of a group. */
-static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
-
 /* Work items [begin, end): (image, group, channel block, output row), rows innermost. */
 static void direct_items(void *ctx, size_t begin, size_t end) {
     const direct_job *j = ctx;
@@ -203,22 +327,44 @@ static void direct_items(void *ctx, size_t begin, size_t end) {
 }
 #endif
 
-int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) {
+/* Which direct kernel runs a convolution at the active level, if any. */
+typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE } direct_kind;
+
+static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 #if AG_X86
+    if (dt != AG_F32 || ag_isa() < AG_ISA_AVX2 || d->stride_h != 1 || d->stride_w != 1 || d->n <= 0 || d->c <= 0 ||
+        d->k <= 0 || d->oh <= 0 || d->ow <= 0)
+        return DIRECT_NONE;
     int64_t cg = d->c / d->groups;
-    return dt == AG_F32 && ag_isa() >= AG_ISA_AVX2 && d->stride_h == 1 && d->stride_w == 1 &&
-           cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS &&
-           d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS && d->n > 0 && d->c > 0 && d->k > 0 && d->oh > 0 &&
-           d->ow > 0;
+    if (ag_isa() >= AG_ISA_AVX512 && d->oh == d->h && d->ow == d->w && d->r * d->s > 1 &&
+        d->r * d->s <= AG_CONV_PLANE_MAX_TAPS && d->c >= AG_CONV_PLANE_MIN_CHANNELS)
+        return DIRECT_PLANE;
+    if (cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS && d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS)
+        return DIRECT_ROWS;
 #else
     (void)dt; (void)d;
-    return 0;
 #endif
+    return DIRECT_NONE;
 }
+
+int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
+
+int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) == DIRECT_PLANE; }
 
 void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y) {
 #if AG_X86
-    int64_t kg = d->k / d->groups;
+    int64_t kg = d->k / d->groups, flops_per_pixel = d->k * (d->c / d->groups) * d->r * d->s;
+    if (direct_choice(AG_F32, d) == DIRECT_PLANE) {
+        plane_job job = {.d = d, .x = x, .w = w, .y = y};
+        job.vectors = (d->oh * d->ow + 15) / 16;
+        job.blocks = (job.vectors + PLANE_BLOCK - 1) / PLANE_BLOCK;
+        for (int64_t u = 0; u < d->r; u++)
+            for (int64_t v = 0; v < d->s; v++)
+                job.off[u * d->s + v] = (u * d->dil_h - d->pad_h) * d->w + (v * d->dil_w - d->pad_w);
+        size_t per_item = (size_t)(flops_per_pixel * 16 * PLANE_BLOCK) + 1;
+        ag_parallel_for((size_t)(d->n * job.blocks), AG_GRAIN_COSTLY * 16 / per_item + 1, plane_items, &job);
+        return;
+    }
     direct_job job = {d, x, w, y, (kg + 7) / 8, ag_isa() >= AG_ISA_AVX512};
     size_t items = (size_t)(d->n * d->groups * job.blocks * d->oh);
     /* An item is one output row of up to 8 channels. */

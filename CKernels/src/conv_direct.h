@@ -16,8 +16,20 @@
 /* Output rows up to this many sixteen-column vectors wide (the same reason). */
 #define AG_CONV_DIRECT_MAX_VECTORS 64
 
+/* The plane kernel (AVX-512, "same"-size outputs of stride 1) runs for
+ * kernels of up to this many taps (its masks live on the stack)… */
+#define AG_CONV_PLANE_MAX_TAPS 64
+/* …and at least this many input channels, over which a work item's lane
+ * masks are shared (with fewer, the row kernel or a GEMM runs). */
+#ifndef AG_CONV_PLANE_MIN_CHANNELS
+#define AG_CONV_PLANE_MIN_CHANNELS 16
+#endif
+
 /** Whether ag_conv2d_direct_forward handles this convolution at the active level. */
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d);
+
+/** Whether it runs this convolution with the plane kernel. */
+int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d);
 
 /** y = conv(x, w) by the direct kernel (float32, stride 1); needs no scratch. */
 void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y);

@@ -144,22 +144,38 @@ struct ConvolutionTests {
         }
     }
 
-    /// Float32 convolutions of stride 1 and few channels run the direct
-    /// kernel (AVX2 or AVX-512), the rest im2col and a GEMM: every level
-    /// agrees with the float64 reference, wide rows and the padding's edges included.
+    /// Float32 convolutions of stride 1 and few channels run the row
+    /// kernel (AVX2 or AVX-512), "same"-size ones with more channels the
+    /// plane kernel (AVX-512; their input gradient too, as the convolution
+    /// with the kernel turned over), the rest im2col and a GEMM: every
+    /// level agrees with the float64 reference, wide rows, vectors that
+    /// span rows, channel tails and the padding's edges included.
     @Test(arguments: [ConvCase(n: 2, c: 3, h: 9, w: 37, k: 11, r: 3, s: 5, padding: [1, 2]),
                       ConvCase(n: 1, c: 8, h: 7, w: 21, k: 8, r: 3, s: 3, padding: .same, dilation: 2),
                       ConvCase(n: 3, c: 6, h: 6, w: 18, k: 6, r: 3, s: 3, padding: 1, groups: 6),
-                      ConvCase(n: 2, c: 1, h: 28, w: 28, k: 6, r: 5, s: 5, padding: 2)])
+                      ConvCase(n: 2, c: 1, h: 28, w: 28, k: 6, r: 5, s: 5, padding: 2),
+                      ConvCase(n: 2, c: 20, h: 7, w: 13, k: 19, r: 3, s: 3, padding: .same),
+                      ConvCase(n: 1, c: 16, h: 11, w: 9, k: 4, r: 5, s: 3, padding: .same, dilation: 2),
+                      ConvCase(n: 1, c: 16, h: 6, w: 10, k: 17, r: 4, s: 2, padding: .same),
+                      ConvCase(n: 2, c: 32, h: 25, w: 30, k: 32, r: 3, s: 3, padding: 1, groups: 32),
+                      ConvCase(n: 1, c: 32, h: 23, w: 23, k: 16, r: 3, s: 3, padding: 1, groups: 2)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         var rng = RandomGenerator(seed: 24)
         let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)
         let w = Tensor.randn(cc.weightShape, dtype: .float64, using: &rng)
         let (_, _, oh, ow) = cc.geometry
-        let expected = cc.reference(x.scalars, w.scalars, [Double](repeating: 0, count: cc.n * cc.k * oh * ow)).y
+        let g = Tensor.randn([cc.n, cc.k, oh, ow], dtype: .float64, using: &rng)
+        let expected = cc.reference(x.scalars, w.scalars, g.scalars)
         for level in Kernels.ISA.allCases where level <= Kernels.supportedISA {
-            let y = Kernels.withISA(level) { cc.apply(x.to(.float32), w.to(.float32)) }
-            expectClose(y.scalars, expected, tolerance: 1e-4, "\(cc) at \(level)")
+            let (y, dx, dw) = Kernels.withISA(level) {
+                let xv = x.to(.float32).requiringGrad(), wv = w.to(.float32).requiringGrad()
+                let y = cc.apply(xv, wv)
+                y.backward(g.to(.float32))
+                return (y, xv.grad!, wv.grad!)
+            }
+            expectClose(y.scalars, expected.y, tolerance: 1e-4, "\(cc) at \(level)")
+            expectClose(dx.scalars, expected.dx, tolerance: 1e-4, "\(cc) at \(level): input gradient")
+            expectClose(dw.scalars, expected.dw, tolerance: 1e-4, "\(cc) at \(level): weight gradient")
         }
     }
 

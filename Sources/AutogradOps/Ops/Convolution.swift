@@ -86,12 +86,16 @@ package struct ConvGeometry: Hashable, Sendable {
 
     /// Runs one pass's kernel on contiguous operands into `output`, with a
     /// workspace from the thread's scratch (none for the forward pass where
-    /// it runs the direct kernel), so repeated calls allocate nothing.
+    /// it runs the direct kernel; the turned-over kernel for backward-data
+    /// where that runs as a direct convolution), so repeated calls allocate nothing.
     static func run(_ pass: Pass, _ d: ag_conv2d_desc, _ a: Tensor, _ b: Tensor, into output: Tensor) {
         var desc = d
         let dt = a.dtype.c
-        let elems = pass == .forward ? ag_conv2d_forward_workspace(dt, &desc, ag_num_threads())
-                                     : ag_conv2d_workspace(&desc, ag_num_threads())
+        let elems = switch pass {
+        case .forward: ag_conv2d_forward_workspace(dt, &desc, ag_num_threads())
+        case .backwardData: ag_conv2d_backward_data_workspace(dt, &desc, ag_num_threads())
+        case .backwardWeight: ag_conv2d_workspace(&desc, ag_num_threads())
+        }
         ThreadScratch.withBuffer(bytes: Swift.max(elems, 1) * a.dtype.byteSize) { scratch in
             let ws = elems == 0 ? nil : scratch
             switch pass {

@@ -35,10 +35,11 @@ typedef struct {
 size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads);
 
 /**
- * The scratch ag_conv2d_forward needs for a convolution of this dtype: none
+ * The scratch ag_conv2d_forward needs for a convolution of this dtype:
  * where it runs a direct kernel (float32 of stride 1 with few input
- * channels per group at AVX2 and above, or a "same"-size output at
- * AVX-512), else ag_conv2d_workspace's.
+ * channels per group at AVX2 and above; at AVX-512 also "same"-size
+ * outputs, and any stride with few input and 16·m output channels per
+ * group), none or the turned weights, else ag_conv2d_workspace's.
  */
 size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 

@@ -226,13 +226,13 @@ static void run(ag_dtype dt, const ag_conv2d_desc *d, conv_pass pass, const void
 }
 
 size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
-    return ag_conv2d_direct_applies(dt, d) ? 0 : ag_conv2d_workspace(d, threads);
+    return ag_conv2d_direct_applies(dt, d) ? ag_conv2d_direct_workspace(dt, d) : ag_conv2d_workspace(d, threads);
 }
 
 void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *w, void *y,
                        void *ws, size_t ws_elems) {
-    if (ag_conv2d_direct_applies(dt, d)) {
-        ag_conv2d_direct_forward(d, x, w, y);
+    if (ag_conv2d_direct_applies(dt, d) && ws_elems >= ag_conv2d_direct_workspace(dt, d)) {
+        ag_conv2d_direct_forward(d, x, w, y, ws);
         return;
     }
     run(dt, d, FORWARD, x, w, y, ws, ws_elems);
@@ -274,7 +274,7 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
     ag_conv2d_desc t;
     if (transposed_plane(dt, d, &t) && ws_elems >= weight_elems(d)) {
         turn_over(d, w, ws);
-        ag_conv2d_direct_forward(&t, dy, ws, dx);
+        ag_conv2d_direct_forward(&t, dy, ws, dx, NULL);
         return;
     }
     run(dt, d, BACKWARD_DATA, dy, w, dx, ws, ws_elems);

@@ -1,4 +1,4 @@
-/* Direct 2-D convolution, float32, stride 1: no column matrix. Two kernels.
+/* Direct 2-D convolution, float32: no column matrix. Three kernels.
  *
  * The row kernel, for few input channels per group: each step holds KB
  * output channels × one vector of output columns in registers and, for
@@ -9,7 +9,11 @@
  *
  * The plane kernel, for "same"-size outputs (AVX-512): the same register
  * blocking with vectors over the flattened plane (see below). Backward-data
- * of such a convolution is one too (conv.c). Other cases take im2col. */
+ * of such a convolution is one too (conv.c).
+ *
+ * The channel kernel, for any stride with few input channels and 16·m
+ * output channels per group (AVX-512): vectors over output channels.
+ * Other cases take im2col. */
 #include <string.h>
 #include "conv_direct.h"
 
@@ -215,6 +219,114 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
+/* ---- The channel kernel: vectors over output channels ----
+ *
+ * For any stride and few input channels per group (a network's first
+ * layers, where im2col's product is thin): sixteen output channels of one
+ * pixel fill a vector, and each input value a pixel reads is broadcast
+ * into the FMAs of all its channel vectors (oneDNN's blocked direct
+ * convolution, with the blocked layout only in registers). The weights are
+ * turned to [group][ci][tap][channel] in the workspace, so a tap's channel
+ * vectors load whole. A block is PB pixels of the flattened output plane
+ * (rows may change inside it); `base[p]` is pixel p's input offset for
+ * tap (0, 0) and `tap[t]` tap t's offset from it. Blocks whose taps all
+ * land inside the input read without checks; the others (touching the
+ * padding) test each read. Pixels past `np` repeat the first and are not stored.
+ * The accumulators hold [pixel][channel]; they are transposed into the
+ * NCHW output through a small buffer. */
+
+#define CHAN_PIXELS 24  /* the largest PB below */
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *x, *wt;
+    float *y;
+    int64_t tap[AG_CONV_CHAN_MAX_TAPS];
+    int kv;                 /* channel vectors per step: 4, 2 or 1 */
+    int64_t pb, blocks;     /* pixels per block and blocks per plane */
+} chan_job;
+
+#define CHAN_AVX512(KV, PB, CHECKED)                                                                            \
+    AG_AVX512 static void chan_avx512_##KV##_##CHECKED(const chan_job *j, int64_t b, int64_t g, int64_t k0,     \
+                                                       int64_t p0, int64_t np, const int64_t *base) {          \
+        const ag_conv2d_desc *d = j->d;                                                                         \
+        const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s, hw = d->h * d->w;        \
+        __m512 acc[KV][PB];                                                                                     \
+        for (int kv = 0; kv < KV; kv++)                                                                         \
+            for (int p = 0; p < PB; p++) acc[kv][p] = _mm512_setzero_ps();                                     \
+        for (int64_t ci = 0; ci < cg; ci++) {                                                                  \
+            const float *plane = j->x + (b * d->c + g * cg + ci) * hw;                                             \
+            const float *wc = j->wt + ((g * cg + ci) * rs) * kg + k0;                                           \
+            for (int64_t t = 0; t < rs; t++) {                                                                  \
+                __m512 wv[KV];                                                                                  \
+                for (int kv = 0; kv < KV; kv++) wv[kv] = _mm512_loadu_ps(wc + t * kg + 16 * kv);               \
+                const int64_t off = j->tap[t];                                                                  \
+                /* Unrolled, so that the accumulators stay in registers. */                                     \
+                _Pragma("unroll") for (int p = 0; p < PB; p++) {                                               \
+                    __m512 xv;                                                                                  \
+                    if (CHECKED) {                                                                              \
+                        int64_t pix = p0 + (p < np ? p : 0), i = pix / d->ow, jc = pix % d->ow;                \
+                        int64_t ih = i * d->stride_h - d->pad_h + (t / d->s) * d->dil_h;                        \
+                        int64_t iw = jc * d->stride_w - d->pad_w + (t % d->s) * d->dil_w;                       \
+                        xv = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w ? _mm512_set1_ps(plane[ih * d->w + iw]) \
+                                                                          : _mm512_setzero_ps();                \
+                    } else {                                                                                    \
+                        xv = _mm512_set1_ps(plane[base[p] + off]);                                              \
+                    }                                                                                           \
+                    _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][p] = _mm512_fmadd_ps(wv[kv], xv, acc[kv][p]); \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+        const int64_t pixels = d->oh * d->ow;                                                                   \
+        for (int kv = 0; kv < KV; kv++) {                                                                       \
+            float tmp[PB * 16];                                                                                 \
+            for (int p = 0; p < PB; p++) _mm512_storeu_ps(tmp + 16 * p, acc[kv][p]);                            \
+            float *out = j->y + (b * d->k + g * kg + k0 + 16 * kv) * pixels + p0;                               \
+            for (int lane = 0; lane < 16; lane++)                                                               \
+                for (int64_t p = 0; p < np; p++) out[lane * pixels + p] = tmp[16 * p + lane];                   \
+        }                                                                                                       \
+    }
+
+
+/* Four vectors of channels by six pixels, two by twelve, one by 24: 24 accumulators. */
+CHAN_AVX512(4, 6, 0)
+CHAN_AVX512(4, 6, 1)
+CHAN_AVX512(2, 12, 0)
+CHAN_AVX512(2, 12, 1)
+CHAN_AVX512(1, 24, 0)
+CHAN_AVX512(1, 24, 1)
+
+typedef void (*chan_fn)(const chan_job *, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t *);
+
+/* Work items [begin, end): (image, group, channel block, pixel block), pixel blocks innermost. */
+static void chan_items(void *ctx, size_t begin, size_t end) {
+    const chan_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t kg = d->k / d->groups, kblocks = kg / (16 * j->kv), pixels = d->oh * d->ow;
+    chan_fn fast = j->kv == 4 ? chan_avx512_4_0 : j->kv == 2 ? chan_avx512_2_0 : chan_avx512_1_0;
+    chan_fn checked = j->kv == 4 ? chan_avx512_4_1 : j->kv == 2 ? chan_avx512_2_1 : chan_avx512_1_1;
+    for (size_t item = begin; item < end; item++) {
+        int64_t pb = (int64_t)item % j->blocks, rest = (int64_t)item / j->blocks;
+        int64_t kb = rest % kblocks, bg = rest / kblocks, g = bg % d->groups, b = bg / d->groups;
+        int64_t p0 = pb * j->pb, np = pixels - p0 < j->pb ? pixels - p0 : j->pb;
+        int64_t base[CHAN_PIXELS];
+        int inside = 1;
+        int64_t i = p0 / d->ow, jc = p0 % d->ow;  /* pixel p's row and column, carried */
+        for (int64_t p = 0; p < np; p++) {
+            int64_t ih = i * d->stride_h - d->pad_h, iw = jc * d->stride_w - d->pad_w;
+            base[p] = ih * d->w + iw;
+            if (ih < 0 || ih + (d->r - 1) * d->dil_h >= d->h || iw < 0 || iw + (d->s - 1) * d->dil_w >= d->w)
+                inside = 0;
+            if (++jc == d->ow) {
+                jc = 0;
+                i++;
+            }
+        }
+        for (int64_t p = np; p < j->pb; p++) base[p] = base[0];
+        (inside ? fast : checked)(j, b, g, kb * 16 * j->kv, p0, np, base);
+    }
+}
+
 /* The same on eight lanes, with masks as vectors (16 registers: KB·JV ≤ 8). */
 #define DIRECT_ROW_AVX2(KB, JV)                                                                                 \
     AG_AVX2 static void direct_row_avx2_##KB(const ag_conv2d_desc *d, const float *x, const float *w, float *y, \
@@ -328,15 +440,19 @@ static void direct_items(void *ctx, size_t begin, size_t end) {
 #endif
 
 /* Which direct kernel runs a convolution at the active level, if any. */
-typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE } direct_kind;
+typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE, DIRECT_CHANNELS } direct_kind;
 
 static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 #if AG_X86
-    if (dt != AG_F32 || ag_isa() < AG_ISA_AVX2 || d->stride_h != 1 || d->stride_w != 1 || d->n <= 0 || d->c <= 0 ||
-        d->k <= 0 || d->oh <= 0 || d->ow <= 0)
+    if (dt != AG_F32 || ag_isa() < AG_ISA_AVX2 || d->n <= 0 || d->c <= 0 || d->k <= 0 || d->oh <= 0 || d->ow <= 0)
         return DIRECT_NONE;
-    int64_t cg = d->c / d->groups;
-    if (ag_isa() >= AG_ISA_AVX512 && d->oh == d->h && d->ow == d->w && d->r * d->s > 1 &&
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups;
+    int same = d->stride_h == 1 && d->stride_w == 1 && d->oh == d->h && d->ow == d->w;
+    if (ag_isa() >= AG_ISA_AVX512 && !same && kg % 16 == 0 && cg <= AG_CONV_CHAN_MAX_CHANNELS &&
+        d->r * d->s <= AG_CONV_CHAN_MAX_TAPS)
+        return DIRECT_CHANNELS;
+    if (d->stride_h != 1 || d->stride_w != 1) return DIRECT_NONE;
+    if (ag_isa() >= AG_ISA_AVX512 && same && d->r * d->s > 1 &&
         d->r * d->s <= AG_CONV_PLANE_MAX_TAPS && d->c >= AG_CONV_PLANE_MIN_CHANNELS)
         return DIRECT_PLANE;
     if (cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS && d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS)
@@ -349,12 +465,34 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
 
+size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d) {
+    return direct_choice(dt, d) == DIRECT_CHANNELS ? (size_t)(d->k * (d->c / d->groups) * d->r * d->s) : 0;
+}
+
 int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) == DIRECT_PLANE; }
 
-void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y) {
+void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y, float *ws) {
 #if AG_X86
-    int64_t kg = d->k / d->groups, flops_per_pixel = d->k * (d->c / d->groups) * d->r * d->s;
-    if (direct_choice(AG_F32, d) == DIRECT_PLANE) {
+    int64_t kg = d->k / d->groups, cg = d->c / d->groups, rs = d->r * d->s, flops_per_pixel = d->k * cg * rs;
+    direct_kind kind = direct_choice(AG_F32, d);
+    if (kind == DIRECT_CHANNELS) {
+        /* The weights as [group][ci][tap][channel]. */
+        for (int64_t g = 0; g < d->groups; g++)
+            for (int64_t o = 0; o < kg; o++)
+                for (int64_t ci = 0; ci < cg; ci++)
+                    for (int64_t t = 0; t < rs; t++)
+                        ws[((g * cg + ci) * rs + t) * kg + o] = w[((g * kg + o) * cg + ci) * rs + t];
+        chan_job job = {.d = d, .x = x, .wt = ws, .y = y};
+        job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;
+        job.pb = job.kv == 4 ? 6 : job.kv == 2 ? 12 : 24;
+        job.blocks = (d->oh * d->ow + job.pb - 1) / job.pb;
+        for (int64_t t = 0; t < rs; t++) job.tap[t] = (t / d->s) * d->dil_h * d->w + (t % d->s) * d->dil_w;
+        size_t items = (size_t)(d->n * d->groups * (kg / (16 * job.kv)) * job.blocks);
+        size_t per_item = (size_t)(16 * job.kv * job.pb * cg * rs) + 1;
+        ag_parallel_for(items, AG_GRAIN_COSTLY * 16 / per_item + 1, chan_items, &job);
+        return;
+    }
+    if (kind == DIRECT_PLANE) {
         plane_job job = {.d = d, .x = x, .w = w, .y = y};
         job.vectors = (d->oh * d->ow + 15) / 16;
         job.blocks = (job.vectors + PLANE_BLOCK - 1) / PLANE_BLOCK;

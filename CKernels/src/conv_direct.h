@@ -25,13 +25,24 @@
 #define AG_CONV_PLANE_MIN_CHANNELS 16
 #endif
 
+/* The channel kernel (AVX-512, output channels per group a multiple of 16)
+ * runs for up to this many input channels per group, where im2col's
+ * product is thin, and kernels of up to this many taps. */
+#ifndef AG_CONV_CHAN_MAX_CHANNELS
+#define AG_CONV_CHAN_MAX_CHANNELS 16
+#endif
+#define AG_CONV_CHAN_MAX_TAPS 256
+
 /** Whether ag_conv2d_direct_forward handles this convolution at the active level. */
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d);
 
 /** Whether it runs this convolution with the plane kernel. */
 int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d);
 
-/** y = conv(x, w) by the direct kernel (float32, stride 1); needs no scratch. */
-void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y);
+/** Elements of scratch ag_conv2d_direct_forward needs: the turned weights of the channel kernel, else none. */
+size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
+
+/** y = conv(x, w) by a direct kernel (float32); `ws` holds ag_conv2d_direct_workspace's elements. */
+void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y, float *ws);
 
 #endif

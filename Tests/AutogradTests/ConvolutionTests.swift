@@ -145,7 +145,9 @@ struct ConvolutionTests {
     }
 
     /// Float32 convolutions of stride 1 and few channels run the row
-    /// kernel (AVX2 or AVX-512), "same"-size ones with more channels the
+    /// kernel (AVX2 or AVX-512), those with few input and 16·m output
+    /// channels per group the channel kernel (AVX-512, any stride),
+    /// "same"-size ones with more channels the
     /// plane kernel (AVX-512; their input gradient too, as the convolution
     /// with the kernel turned over), the rest im2col and a GEMM: every
     /// level agrees with the float64 reference, wide rows, vectors that
@@ -158,7 +160,12 @@ struct ConvolutionTests {
                       ConvCase(n: 1, c: 16, h: 11, w: 9, k: 4, r: 5, s: 3, padding: .same, dilation: 2),
                       ConvCase(n: 1, c: 16, h: 6, w: 10, k: 17, r: 4, s: 2, padding: .same),
                       ConvCase(n: 2, c: 32, h: 25, w: 30, k: 32, r: 3, s: 3, padding: 1, groups: 32),
-                      ConvCase(n: 1, c: 32, h: 23, w: 23, k: 16, r: 3, s: 3, padding: 1, groups: 2)])
+                      ConvCase(n: 1, c: 32, h: 23, w: 23, k: 16, r: 3, s: 3, padding: 1, groups: 2),
+                      ConvCase(n: 2, c: 6, h: 14, w: 14, k: 16, r: 5, s: 5),
+                      ConvCase(n: 2, c: 3, h: 29, w: 31, k: 64, r: 11, s: 11, stride: 4, padding: 2),
+                      ConvCase(n: 1, c: 4, h: 9, w: 11, k: 32, r: 3, s: 2, stride: [2, 1], padding: [1, 0],
+                               dilation: [1, 2]),
+                      ConvCase(n: 1, c: 8, h: 7, w: 7, k: 32, r: 3, s: 3, stride: 2, padding: 1, groups: 2)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         var rng = RandomGenerator(seed: 24)
         let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)

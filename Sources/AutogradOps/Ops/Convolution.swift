@@ -85,9 +85,9 @@ package struct ConvGeometry: Hashable, Sendable {
     enum Pass { case forward, backwardData, backwardWeight }
 
     /// Runs one pass's kernel on contiguous operands into `output`, with a
-    /// workspace from the thread's scratch (none for the forward pass where
-    /// it runs the direct kernel; the turned-over kernel for backward-data
-    /// where that runs as a direct convolution), so repeated calls allocate nothing.
+    /// workspace from the thread's scratch (as the C calls ask: none or a
+    /// turned copy of the weights where a direct kernel runs), so repeated
+    /// calls allocate nothing.
     static func run(_ pass: Pass, _ d: ag_conv2d_desc, _ a: Tensor, _ b: Tensor, into output: Tensor) {
         var desc = d
         let dt = a.dtype.c

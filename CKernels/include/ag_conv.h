@@ -62,6 +62,14 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
                              void *ws, size_t ws_elems);
 
 /**
+ * The scratch ag_conv2d_backward_weight needs on `threads` threads: a
+ * partial gradient and a turned block of dy per thread where it runs the
+ * channel kernel's adjoint (where the forward pass runs the channel
+ * kernel), else ag_conv2d_workspace's.
+ */
+size_t ag_conv2d_backward_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
+
+/**
  * dw = the adjoint in w: dw[o, ci, u, v] = Σ_{b, i, j} dy[b, o, i, j] · x[b, ci', i·sh − ph + u·dh, …].
  * Overwrites dw. Threads sum their images' partials in a fixed order, so a
  * given thread count gives the same bits on every run.

@@ -295,8 +295,18 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
     run(dt, d, BACKWARD_DATA, dy, w, dx, ws, ws_elems);
 }
 
+size_t ag_conv2d_backward_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
+    size_t direct = ag_conv2d_direct_weight_workspace(dt, d, threads);
+    return direct ? direct : ag_conv2d_workspace(d, threads);
+}
+
 void ag_conv2d_backward_weight(ag_dtype dt, const ag_conv2d_desc *d, const void *x, const void *dy, void *dw,
                                void *ws, size_t ws_elems) {
+    size_t one = ag_conv2d_direct_weight_workspace(dt, d, 1);
+    if (one && ws_elems >= one) {
+        ag_conv2d_direct_backward_weight(d, x, dy, dw, ws, ws_elems);
+        return;
+    }
     run(dt, d, BACKWARD_WEIGHT, x, dy, dw, ws, ws_elems);
 }
 

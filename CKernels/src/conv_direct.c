@@ -12,8 +12,8 @@
  * of such a convolution is one too (conv.c).
  *
  * The channel kernel, for any stride with few input channels and 16·m
- * output channels per group (AVX-512): vectors over output channels.
- * Other cases take im2col. */
+ * output channels per group (AVX-512): vectors over output channels, in
+ * the forward pass and backward-weight. Other cases take im2col. */
 #include <string.h>
 #include "conv_direct.h"
 
@@ -327,6 +327,149 @@ static void chan_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
+/* ---- The channel kernel's backward-weight ----
+ *
+ * dw[o, ci, t] = Σ_images Σ_pixels dy[o, p] · x[ci, base(p) + tap(t)], with
+ * sixteen output channels to a vector as in the forward kernel: a block
+ * of dy is turned to [pixel][channel], and each step keeps KV channel
+ * vectors × TB taps of one input channel in registers while it runs over
+ * the block's pixels, broadcasting the input values. Each thread sums its
+ * images into its own partial gradient ([group][ci][tap][channel]); the
+ * partials are added in slot order, so a thread count gives the same bits
+ * on every run. */
+
+#define CHANW_PIXELS 128  /* pixels per block of turned dy */
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *x, *dy;
+    float *ws;
+    size_t slot_elems;     /* a slot's partial, then its turned dy block */
+    int slots, kv;
+    int64_t tap[AG_CONV_CHAN_MAX_TAPS], tap_h[AG_CONV_CHAN_MAX_TAPS], tap_w[AG_CONV_CHAN_MAX_TAPS];
+} chanw_job;
+
+/* A block's pixels: tap (0, 0)'s input row and column, and offset. */
+typedef struct {
+    int64_t base[CHANW_PIXELS];
+    int32_t ih[CHANW_PIXELS], iw[CHANW_PIXELS];
+    uint8_t inside[CHANW_PIXELS];
+} chanw_pixels;
+
+/* part[t · kg + 16 kv + lane] += Σ_p dyt[p · kg + 16 kv + lane] · x(p, t0 + t) for t < TB. */
+#define CHANW_AVX512(KV, TB)                                                                                   \
+    AG_AVX512 static void chanw_avx512_##KV##_##TB(const chanw_job *j, const float *plane, const float *dyt,   \
+                                                   int64_t kg, const chanw_pixels *px, int64_t np, int64_t t0,  \
+                                                   float *part) {                                               \
+        const ag_conv2d_desc *d = j->d;                                                                         \
+        __m512 acc[KV][TB];                                                                                     \
+        _Pragma("unroll") for (int t = 0; t < TB; t++)                                                         \
+            _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][t] = _mm512_loadu_ps(part + t * kg + 16 * kv); \
+        for (int64_t p = 0; p < np; p++) {                                                                      \
+            __m512 dv[KV];                                                                                      \
+            _Pragma("unroll") for (int kv = 0; kv < KV; kv++) dv[kv] = _mm512_loadu_ps(dyt + p * kg + 16 * kv); \
+            if (px->inside[p]) {                                                                                \
+                const float *at = plane + px->base[p];                                                          \
+                _Pragma("unroll") for (int t = 0; t < TB; t++) {                                               \
+                    __m512 xv = _mm512_set1_ps(at[j->tap[t0 + t]]);                                             \
+                    _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][t] = _mm512_fmadd_ps(dv[kv], xv, acc[kv][t]); \
+                }                                                                                               \
+            } else {                                                                                            \
+                /* Unrolled too: indexing the accumulators at run time would keep them in memory. */           \
+                _Pragma("unroll") for (int t = 0; t < TB; t++) {                                               \
+                    int64_t ih = px->ih[p] + j->tap_h[t0 + t], iw = px->iw[p] + j->tap_w[t0 + t];               \
+                    __m512 xv = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w ? _mm512_set1_ps(plane[ih * d->w + iw]) \
+                                                                             : _mm512_setzero_ps();             \
+                    _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][t] = _mm512_fmadd_ps(dv[kv], xv, acc[kv][t]); \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+        _Pragma("unroll") for (int t = 0; t < TB; t++)                                                         \
+            _Pragma("unroll") for (int kv = 0; kv < KV; kv++) _mm512_storeu_ps(part + t * kg + 16 * kv, acc[kv][t]); \
+    }
+
+/* 24 accumulators, and one tap at a time for what is left of the taps. */
+CHANW_AVX512(4, 6)
+CHANW_AVX512(2, 12)
+CHANW_AVX512(1, 12)
+CHANW_AVX512(4, 1)
+CHANW_AVX512(2, 1)
+CHANW_AVX512(1, 1)
+
+typedef void (*chanw_fn)(const chanw_job *, const float *, const float *, int64_t, const chanw_pixels *, int64_t,
+                         int64_t, float *);
+
+/* Slots [begin, end): each sums its share of the images into its partial. */
+static void chanw_slots(void *ctx, size_t begin, size_t end) {
+    const chanw_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s, hw = d->h * d->w;
+    const int64_t pixels = d->oh * d->ow;
+    const int tb = j->kv == 4 ? 6 : 12;
+    chanw_fn step = j->kv == 4 ? chanw_avx512_4_6 : j->kv == 2 ? chanw_avx512_2_12 : chanw_avx512_1_12;
+    chanw_fn tail = j->kv == 4 ? chanw_avx512_4_1 : j->kv == 2 ? chanw_avx512_2_1 : chanw_avx512_1_1;
+    chanw_pixels px;
+    for (size_t slot = begin; slot < end; slot++) {
+        float *part = j->ws + slot * j->slot_elems, *dyt = part + d->k * cg * rs;
+        memset(part, 0, sizeof(float) * (size_t)(d->k * cg * rs));
+        int64_t lo = (int64_t)slot * d->n / j->slots, hi = (int64_t)(slot + 1) * d->n / j->slots;
+        for (int64_t b = lo; b < hi; b++)
+            for (int64_t g = 0; g < d->groups; g++)
+                for (int64_t p0 = 0; p0 < pixels; p0 += CHANW_PIXELS) {
+                    int64_t np = pixels - p0 < CHANW_PIXELS ? pixels - p0 : CHANW_PIXELS;
+                    /* dy's block, turned to [pixel][channel]. */
+                    const float *dyg = j->dy + (b * d->k + g * kg) * pixels + p0;
+                    for (int64_t o = 0; o < kg; o++)
+                        for (int64_t p = 0; p < np; p++) dyt[p * kg + o] = dyg[o * pixels + p];
+                    int64_t i = p0 / d->ow, jc = p0 % d->ow;
+                    for (int64_t p = 0; p < np; p++) {
+                        int64_t ih = i * d->stride_h - d->pad_h, iw = jc * d->stride_w - d->pad_w;
+                        px.base[p] = ih * d->w + iw;
+                        px.ih[p] = (int32_t)ih;
+                        px.iw[p] = (int32_t)iw;
+                        px.inside[p] = ih >= 0 && ih + (d->r - 1) * d->dil_h < d->h && iw >= 0 &&
+                                       iw + (d->s - 1) * d->dil_w < d->w;
+                        if (++jc == d->ow) {
+                            jc = 0;
+                            i++;
+                        }
+                    }
+                    for (int64_t ci = 0; ci < cg; ci++) {
+                        const float *plane = j->x + (b * d->c + g * cg + ci) * hw;
+                        float *pc = part + ((g * cg + ci) * rs) * kg;
+                        for (int64_t o = 0; o < kg; o += 16 * j->kv) {
+                            int64_t t = 0;
+                            for (; t + tb <= rs; t += tb) step(j, plane, dyt + o, kg, &px, np, t, pc + t * kg + o);
+                            for (; t < rs; t++) tail(j, plane, dyt + o, kg, &px, np, t, pc + t * kg + o);
+                        }
+                    }
+                }
+    }
+}
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *ws;
+    size_t slot_elems;
+    int slots;
+    float *dw;
+} chanw_sum_job;
+
+/* dw[g·kg + o, ci, t] = Σ_slots partial[g, ci, t, o], slots in order. */
+static void chanw_sum(void *ctx, size_t begin, size_t end) {
+    const chanw_sum_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
+    for (size_t e = begin; e < end; e++) {
+        int64_t t = (int64_t)e % rs, ci = (int64_t)e / rs % cg, oo = (int64_t)e / (rs * cg);
+        int64_t g = oo / kg, o = oo % kg;
+        size_t at = (size_t)(((g * cg + ci) * rs + t) * kg + o);
+        float acc = j->ws[at];
+        for (int s = 1; s < j->slots; s++) acc += j->ws[(size_t)s * j->slot_elems + at];
+        j->dw[e] = acc;
+    }
+}
+
 /* The same on eight lanes, with masks as vectors (16 registers: KB·JV ≤ 8). */
 #define DIRECT_ROW_AVX2(KB, JV)                                                                                 \
     AG_AVX2 static void direct_row_avx2_##KB(const ag_conv2d_desc *d, const float *x, const float *w, float *y, \
@@ -464,6 +607,45 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 }
 
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
+
+/* A backward-weight slot's scratch: its partial and a turned dy block. */
+static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
+    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + CHANW_PIXELS * (d->k / d->groups));
+}
+
+size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
+#if AG_X86
+    if (direct_choice(dt, d) != DIRECT_CHANNELS) return 0;
+    int slots = threads < 1 ? 1 : (int64_t)threads < d->n ? threads : (int)d->n;
+    return (size_t)slots * chanw_slot_elems(d);
+#else
+    (void)dt; (void)d; (void)threads;
+    return 0;
+#endif
+}
+
+void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, const float *dy, float *dw, float *ws,
+                                      size_t ws_elems) {
+#if AG_X86
+    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d)};
+    int64_t kg = d->k / d->groups, rs = d->r * d->s;
+    job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;
+    size_t fit = ws_elems / job.slot_elems;
+    int threads = ag_num_threads();
+    job.slots = (int)((size_t)threads < fit ? (size_t)threads : fit);
+    if (job.slots > d->n) job.slots = (int)d->n;
+    for (int64_t t = 0; t < rs; t++) {
+        job.tap_h[t] = (t / d->s) * d->dil_h;
+        job.tap_w[t] = (t % d->s) * d->dil_w;
+        job.tap[t] = job.tap_h[t] * d->w + job.tap_w[t];
+    }
+    ag_parallel_for((size_t)job.slots, 1, chanw_slots, &job);
+    chanw_sum_job sum = {d, ws, job.slot_elems, job.slots, dw};
+    ag_parallel_for((size_t)(d->k * (d->c / d->groups) * rs), AG_GRAIN_CHEAP, chanw_sum, &sum);
+#else
+    (void)d; (void)x; (void)dy; (void)dw; (void)ws; (void)ws_elems;
+#endif
+}
 
 size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d) {
     return direct_choice(dt, d) == DIRECT_CHANNELS ? (size_t)(d->k * (d->c / d->groups) * d->r * d->s) : 0;

@@ -42,6 +42,17 @@ int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d);
 /** Elements of scratch ag_conv2d_direct_forward needs: the turned weights of the channel kernel, else none. */
 size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
 
+/**
+ * Elements of scratch ag_conv2d_direct_backward_weight needs on `threads`
+ * threads (one partial per thread), or 0 where it does not run: it runs
+ * where the forward pass takes the channel kernel.
+ */
+size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
+
+/** dw = the adjoint in w, by the channel kernel's layout; `ws` holds at least one thread's scratch. */
+void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, const float *dy, float *dw, float *ws,
+                                      size_t ws_elems);
+
 /** y = conv(x, w) by a direct kernel (float32); `ws` holds ag_conv2d_direct_workspace's elements. */
 void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y, float *ws);
 

@@ -217,6 +217,28 @@ struct ConvolutionTests {
         expectClose(three[1], ref3.dw, tolerance: 1e-12, "image by image: weight gradient")
     }
 
+    /// The channel kernel's weight gradient (float32, AVX-512) sums
+    /// per-thread partials in a fixed order: the same bits on every run.
+    @Test func channelKernelWeightGradientRepeats() {
+        let cc = ConvCase(n: 5, c: 3, h: 19, w: 17, k: 32, r: 5, s: 5, stride: 2, padding: 2)
+        var rng = RandomGenerator(seed: 25)
+        let x = Tensor.randn(cc.inputShape, dtype: .float32, using: &rng)
+        let w = Tensor.randn(cc.weightShape, dtype: .float32, using: &rng)
+        let (_, _, oh, ow) = cc.geometry
+        let g = Tensor.randn([cc.n, cc.k, oh, ow], dtype: .float32, using: &rng)
+        let expected = cc.reference(x.to(.float64).scalars, w.to(.float64).scalars, g.to(.float64).scalars).dw
+        func weightGradient() -> [Double] {
+            Kernels.withThreadCount(2) {
+                let wv = w.detach().requiringGrad()
+                cc.apply(x, wv).backward(g)
+                return wv.grad!.scalars
+            }
+        }
+        let first = weightGradient()
+        expectClose(first, expected, tolerance: 1e-4, "weight gradient")
+        for _ in 0..<3 { #expect(weightGradient().elementsEqual(first)) }
+    }
+
     @Test func transposedConvolutionIsTheInputGradient() {
         // convTranspose2d(g, w) is the gradient of conv2d(x, w) with respect to x.
         var rng = RandomGenerator(seed: 23)

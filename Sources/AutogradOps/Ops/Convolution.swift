@@ -94,7 +94,7 @@ package struct ConvGeometry: Hashable, Sendable {
         let elems = switch pass {
         case .forward: ag_conv2d_forward_workspace(dt, &desc, ag_num_threads())
         case .backwardData: ag_conv2d_backward_data_workspace(dt, &desc, ag_num_threads())
-        case .backwardWeight: ag_conv2d_workspace(&desc, ag_num_threads())
+        case .backwardWeight: ag_conv2d_backward_weight_workspace(dt, &desc, ag_num_threads())
         }
         ThreadScratch.withBuffer(bytes: Swift.max(elems, 1) * a.dtype.byteSize) { scratch in
             let ws = elems == 0 ? nil : scratch

@@ -79,7 +79,23 @@ package struct MaxPool2dOp: Primitive {
     package var name: String { "maxPool2d" }
     package var identity: OpIdentity? { nil }
 
-    package init(geometry: PoolGeometry) { self.geometry = geometry }
+    /// Whether forward runs write the maxima's positions for the backward
+    /// pass. Off where nothing will differentiate the result (as PyTorch's
+    /// pool without a gradient): a derivative taken anyway finds them
+    /// again from x.
+    package let keepsPositions: Bool
+
+    package init(geometry: PoolGeometry, keepsPositions: Bool = true) {
+        self.geometry = geometry
+        self.keepsPositions = keepsPositions
+    }
+
+    /// Whether applying a pool to `x` here may be differentiated: it will
+    /// be recorded, carries a tangent, or is being traced by `compile`.
+    static func mayDifferentiate(_ x: Tensor) -> Bool {
+        let flags = ThreadFlags.current.pointee
+        return x.requiresGrad && !flags.gradDisabled || x.tangent != nil || flags.observer != nil
+    }
 
     package func outputShape(_ inputs: [[Int]]) -> [Int] {
         let x = inputs[0]
@@ -92,8 +108,14 @@ package struct MaxPool2dOp: Primitive {
     }
 
     package func forward(_ inputs: [Tensor], into output: Tensor) -> Bool {
-        guard inputs[0].isContiguous, output.isContiguous else { return false }
-        geometry.argmax(inputs[0], values: output, into: &saved.values)
+        let x = inputs[0]
+        guard x.isContiguous, output.isContiguous else { return false }
+        if keepsPositions {
+            geometry.argmax(x, values: output, into: &saved.values)
+        } else {
+            var d = geometry.desc(planes: x.shape[0] * x.shape[1])
+            ag_maxpool2d(x.dtype.c, &d, x.pointer, output.pointer, nil)
+        }
         return true
     }
 
@@ -268,7 +290,8 @@ public func maxPool2d(_ input: Tensor, kernelSize: IntOrPair, stride: IntOrPair?
                       dilation: IntOrPair = 1, ceilMode: Bool = false) -> Tensor {
     pooling("maxPool2d", input) { x in
         MaxPool2dOp(geometry: plainPool("maxPool2d", x, kernelSize: kernelSize, stride: stride, padding: padding,
-                                      dilation: dilation, ceilMode: ceilMode))(x)
+                                      dilation: dilation, ceilMode: ceilMode),
+                    keepsPositions: MaxPool2dOp.mayDifferentiate(x))(x)
     }
 }
 
@@ -289,7 +312,7 @@ public func maxPool2dWithIndices(_ input: Tensor, kernelSize: IntOrPair, stride:
         let op = MaxPool2dOp(geometry: plainPool("maxPool2d", x, kernelSize: kernelSize, stride: stride,
                                                  padding: padding, dilation: dilation, ceilMode: ceilMode))
         let y = op(x)
-        found = op.saved.values
+        found = op.saved.positions(op.geometry, x.contiguous(), count: y.scalarCount)
         return y
     }
     let indices = Tensor(shape: values.shape, scalars: found.map { Double($0) }, dtype: input.dtype)
@@ -346,7 +369,8 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: IntOrPair) -> Tensor 
 /// ```
 public func adaptiveMaxPool2d(_ input: Tensor, outputSize: IntOrPair) -> Tensor {
     pooling("adaptiveMaxPool2d", input) { x in
-        MaxPool2dOp(geometry: adaptivePool("adaptiveMaxPool2d", x, outputSize))(x)
+        MaxPool2dOp(geometry: adaptivePool("adaptiveMaxPool2d", x, outputSize),
+                    keepsPositions: MaxPool2dOp.mayDifferentiate(x))(x)
     }
 }
 

@@ -56,6 +56,17 @@ typedef void (*maxpool_row_f64_fn)(const double *, const ag_pool2d_desc *, int64
                                    int64_t, int64_t, double *, int64_t *);
 static maxpool_row_f32_fn maxpool_row_for_isa_f32(void);
 static maxpool_row_f64_fn maxpool_row_for_isa_f64(void);
+/* Whether that row kernel also takes the border columns (windows reaching into the padding). */
+#define AG_POOL_ROW_MAX_TAPS 32
+static int maxpool_row_takes_borders_f32(const ag_pool2d_desc *d) {
+#if AG_X86
+    return ag_isa() >= AG_ISA_AVX512 && d->kw <= AG_POOL_ROW_MAX_TAPS;
+#else
+    (void)d;
+    return 0;
+#endif
+}
+static int maxpool_row_takes_borders_f64(const ag_pool2d_desc *d) { (void)d; return 0; }
 
 #define T float
 #define SFX f32
@@ -74,52 +85,88 @@ static maxpool_row_f64_fn maxpool_row_for_isa_f64(void) { return maxpool_row_f64
 #if AG_X86
 #include <immintrin.h>
 
-/* maxpool_row_f32 on sixteen outputs a step: the taps of sixteen windows
- * loaded (gathered when the stride is above 1), compared with their
- * maxima and blended in under a mask, positions alike; the rest of the
- * row by the portable loop. Positions fit 32 bits: planes are below 2³¹. */
+/* maxpool_row_f32 on 32 outputs a step, as two vectors of sixteen whose
+ * chains of compares and blends interleave (one alone waits on each
+ * tap's compare): the taps of sixteen windows loaded (gathered when the
+ * stride is above 2), compared with their maxima and blended in under a
+ * mask, positions alike. Taps left or right of the plane are masked off
+ * per lane, so the border columns run here too: a lane takes its first
+ * tap inside the plane whatever its value, as the portable loop does.
+ * Positions fit 32 bits: planes are below 2³¹. */
 AG_AVX512 static void maxpool_row_avx512(const float *plane, const ag_pool2d_desc *d, int64_t rs, int64_t dr,
                                          int64_t u0, int64_t u1, int64_t j0, int64_t j1, float *y, int64_t *idx) {
+    if (d->kw > AG_POOL_ROW_MAX_TAPS) {  /* more columns than the masks below hold */
+        maxpool_row_f32(plane, d, rs, dr, u0, u1, j0, j1, y, idx);
+        return;
+    }
     const int64_t sw = d->stride_w, w = d->w;
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32((int)sw));
-    for (int64_t j = j0; j < j1; j += 16) {
-        /* The row's last outputs under a lane mask. */
-        __mmask16 live = j1 - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (j1 - j)) - 1);
-        /* With stride 2 the live lanes read floats [0, 2·lanes − 1) of the 32 from off. */
-        uint32_t span = j1 - j >= 16 ? 0x7FFFFFFFu : (1u << (2 * (j1 - j) - 1)) - 1;
-        __mmask16 span_lo = (__mmask16)span, span_hi = (__mmask16)(span >> 16);
-        int64_t base = j * sw - d->pad_w;
-        __m512 best = _mm512_set1_ps(-INFINITY);
-        __m512i pos = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)((rs + u0 * dr) * w + base)));
-        for (int64_t u = u0; u < u1; u++) {
-            int64_t row = (rs + u * dr) * w;
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i lanes = _mm512_mullo_epi32(iota, _mm512_set1_epi32((int)sw));
+    for (int64_t j = j0; j < j1; j += 32) {
+        int64_t n[2], base[2];
+        /* Per vector and kernel column: the lanes whose tap lies inside
+         * the row, of the n live ones, and with stride 2 the floats
+         * [2·lo, 2·hi − 1) of the 32 from the tap's column those lanes read. */
+        __mmask16 inside[2][AG_POOL_ROW_MAX_TAPS], span_lo[2][AG_POOL_ROW_MAX_TAPS], span_hi[2][AG_POOL_ROW_MAX_TAPS];
+        __m512 best[2];
+        __m512i pos[2];
+        for (int c = 0; c < 2; c++) {
+            int64_t jc = j + 16 * c;
+            n[c] = j1 - jc >= 16 ? 16 : j1 - jc > 0 ? j1 - jc : 0;
+            base[c] = jc * sw - d->pad_w;
+            /* By compares, not divisions: this runs for every row. */
+            __mmask16 live = (__mmask16)((1u << n[c]) - 1);
+            __m512i width = _mm512_set1_epi32((int)w), zero = _mm512_setzero_si512();
             for (int64_t v = 0; v < d->kw; v++) {
-                int64_t off = row + base + v * d->dil_w;
-                __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)off));
-                __m512 value;
-                if (sw == 1) {
-                    value = _mm512_maskz_loadu_ps(live, plane + off);
-                } else if (sw == 2) {
-                    /* The even lanes of 32 floats from off: two loads and a permute, not a gather. */
-                    __m512 lo = _mm512_maskz_loadu_ps(span_lo, plane + off);
-                    __m512 hi = _mm512_maskz_loadu_ps(span_hi, plane + off + 16);
-                    value = _mm512_permutex2var_ps(lo, evens, hi);
-                } else {
-                    value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, at, plane, 4);
-                }
-                __mmask16 take = (_mm512_cmp_ps_mask(value, best, _CMP_GT_OQ) |
-                                  _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q)) & live;
-                best = _mm512_mask_mov_ps(best, take, value);
-                pos = _mm512_mask_mov_epi32(pos, take, at);
+                __m512i col = _mm512_set1_epi32((int)(base[c] + v * d->dil_w));
+                __m512i taps = _mm512_add_epi32(lanes, col);
+                inside[c][v] = _mm512_mask_cmpge_epi32_mask(live, taps, zero) & _mm512_cmplt_epi32_mask(taps, width);
+                /* Stride 2: the floats from the tap's column inside the row, up to the last live lane's. */
+                __m512i e_lo = _mm512_add_epi32(iota, col), e_hi = _mm512_add_epi32(e_lo, _mm512_set1_epi32(16));
+                __mmask16 reach_lo = (__mmask16)(2 * n[c] - 1 >= 16 ? 0xFFFF : (1u << (2 * n[c] - 1)) - 1);
+                __mmask16 reach_hi = (__mmask16)(2 * n[c] - 1 <= 16 ? 0 : (1u << (2 * n[c] - 1 - 16)) - 1);
+                span_lo[c][v] = _mm512_mask_cmpge_epi32_mask(reach_lo, e_lo, zero) & _mm512_cmplt_epi32_mask(e_lo, width);
+                span_hi[c][v] = _mm512_mask_cmpge_epi32_mask(reach_hi, e_hi, zero) & _mm512_cmplt_epi32_mask(e_hi, width);
             }
+            best[c] = _mm512_set1_ps(-INFINITY);
+            pos[c] = _mm512_set1_epi32(-1);
         }
-        _mm512_mask_storeu_ps(y + j, live, best);
-        if (idx) {
-            _mm512_mask_storeu_epi64(idx + j, (__mmask8)live, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(pos)));
-            _mm512_mask_storeu_epi64(idx + j + 8, (__mmask8)(live >> 8),
-                                     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(pos, 1)));
+        /* Row-major over the window, as the portable loop: ties keep the first. */
+        for (int64_t u = u0; u < u1; u++)
+            for (int64_t v = 0; v < d->kw; v++)
+                for (int c = 0; c < 2; c++) {
+                    int64_t off = (rs + u * dr) * w + base[c] + v * d->dil_w;
+                    __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)off));
+                    __m512 value;
+                    /* Addresses as integers: masked-off lanes may point outside the plane and are not read. */
+                    uintptr_t from = (uintptr_t)plane + (uintptr_t)(off * 4);
+                    if (sw == 1) {
+                        value = _mm512_maskz_loadu_ps(inside[c][v], (const float *)from);
+                    } else if (sw == 2) {
+                        /* The even lanes of 32 floats from off: two loads and a permute, not a gather. */
+                        __m512 lo_half = _mm512_maskz_loadu_ps(span_lo[c][v], (const float *)from);
+                        __m512 hi_half = _mm512_maskz_loadu_ps(span_hi[c][v], (const float *)(from + 64));
+                        value = _mm512_permutex2var_ps(lo_half, evens, hi_half);
+                    } else {
+                        value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[c][v], at, plane, 4);
+                    }
+                    __mmask16 take = (_mm512_cmp_ps_mask(value, best[c], _CMP_GT_OQ) |
+                                      _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q) |
+                                      _mm512_cmplt_epi32_mask(pos[c], _mm512_setzero_si512())) & inside[c][v];
+                    best[c] = _mm512_mask_mov_ps(best[c], take, value);
+                    pos[c] = _mm512_mask_mov_epi32(pos[c], take, at);
+                }
+        for (int c = 0; c < 2; c++) {
+            __mmask16 live = (__mmask16)((1u << n[c]) - 1);
+            int64_t jc = j + 16 * c;
+            if (!live) break;
+            _mm512_mask_storeu_ps(y + jc, live, best[c]);
+            if (idx) {
+                _mm512_mask_storeu_epi64(idx + jc, (__mmask8)live, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(pos[c])));
+                _mm512_mask_storeu_epi64(idx + jc + 8, (__mmask8)(live >> 8),
+                                         _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(pos[c], 1)));
+            }
         }
     }
 }

@@ -32,13 +32,18 @@ static void CAT(maxpool_row, SFX)(const T *plane, const ag_pool2d_desc *d, int64
 static void CAT(maxpool_planes, SFX)(const ag_pool2d_desc *d, const T *x, T *y, int64_t *idx,
                                      int64_t p0, int64_t p1) {
     /* Output columns [inner_lo, inner_hi) of a plain pool have every tap
-     * inside the plane: j·stride ≥ pad and j·stride − pad + (kw − 1)·dil < w. */
+     * inside the plane: j·stride ≥ pad and j·stride − pad + (kw − 1)·dil < w.
+     * The row kernel runs them (all columns where it takes the borders too). */
     int64_t inner_lo = 0, inner_hi = 0;
     if (!d->adaptive) {
         int64_t reach = (d->kw - 1) * d->dil_w;
         inner_lo = (d->pad_w + d->stride_w - 1) / d->stride_w;
         inner_hi = d->w - 1 - reach + d->pad_w < 0 ? 0 : (d->w - 1 - reach + d->pad_w) / d->stride_w + 1;
         if (inner_hi > d->ow) inner_hi = d->ow;
+        if (CAT(maxpool_row_takes_borders, SFX)(d)) {
+            inner_lo = 0;
+            inner_hi = d->ow;
+        }
     }
     void (*row)(const T *, const ag_pool2d_desc *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *,
                 int64_t *) = CAT(maxpool_row_for_isa, SFX)();
@@ -49,11 +54,15 @@ static void CAT(maxpool_planes, SFX)(const ag_pool2d_desc *d, const T *x, T *y, 
             int64_t u0, u1;
             ag_range_inside(rows.start, rows.taps, rows.step, d->h, &u0, &u1);
             size_t o_row = (size_t)((p * d->oh + i) * d->ow);
-            if (inner_lo < inner_hi && u0 < u1)
+            int inner = inner_lo < inner_hi && u0 < u1;
+            if (inner)
                 row(plane, d, rows.start, rows.step, u0, u1, inner_lo, inner_hi, y + o_row, idx ? idx + o_row : NULL);
             for (int64_t j = 0; j < d->ow; j++) {
                 size_t o = o_row + (size_t)j;
-                if (j >= inner_lo && j < inner_hi && u0 < u1) continue;
+                if (inner && j == inner_lo) {  /* done by `row`: on to the right border */
+                    j = inner_hi - 1;
+                    continue;
+                }
                 pool_window cols = pool_window_at(d->adaptive, j, d->w, d->ow, d->kw, d->stride_w, d->pad_w, d->dil_w);
                 int64_t v0, v1;
                 ag_range_inside(cols.start, cols.taps, cols.step, d->w, &v0, &v1);

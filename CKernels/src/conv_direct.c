@@ -219,6 +219,85 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
+/* ---- The plane kernel's weight gradient, one input channel per group ----
+ *
+ * dw[o, 0, t] = Σ_images Σ_p dy[o, p] · x[g, p + off(t)] (masked as in the
+ * forward pass) for depthwise convolutions: each step runs a work item's
+ * vectors of the plane for one output channel with nine taps' vector
+ * accumulators, which stay vectors in the slot's partial ([o][t][16])
+ * across items; the lanes and slots are summed once at the end, in a
+ * fixed order. */
+
+#define PLANEW_TAPS 9
+
+typedef struct {
+    plane_job plane;
+    const float *dy;
+    float *ws;
+    size_t slot_elems;
+    int slots;
+    float *dw;
+} planew_job;
+
+AG_AVX512 static void planew_avx512(const planew_job *j, int64_t b, int64_t g, int64_t o, int64_t q0, int64_t q1,
+                                    const __mmask16 *mask, int64_t t0, float *part) {
+    const ag_conv2d_desc *d = j->plane.d;
+    const int64_t kg = d->k / d->groups, rs = d->r * d->s, pixels = d->oh * d->ow;
+    __m512 acc[PLANEW_TAPS];
+    _Pragma("unroll") for (int t = 0; t < PLANEW_TAPS; t++) acc[t] = _mm512_loadu_ps(part + 16 * t);
+    uintptr_t xp = (uintptr_t)(j->plane.x + (b * d->c + g) * d->h * d->w);
+    const float *dyp = j->dy + (b * d->k + g * kg + o) * pixels;
+    for (int64_t q = q0; q < q1; q++) {
+        int64_t left = pixels - 16 * q;
+        __m512 dv = _mm512_maskz_loadu_ps((__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), dyp + 16 * q);
+        _Pragma("unroll") for (int t = 0; t < PLANEW_TAPS; t++) {
+            if (t0 + t >= rs) break;
+            /* Addresses as integers: a tap's offset may point before the plane (its lanes are masked). */
+            uintptr_t at = xp + (uintptr_t)((16 * q + j->plane.off[t0 + t]) * 4);
+            __m512 xv = _mm512_maskz_loadu_ps(mask[(t0 + t) * PLANE_BLOCK + (q - q0)], (const float *)at);
+            acc[t] = _mm512_fmadd_ps(dv, xv, acc[t]);
+        }
+    }
+    _Pragma("unroll") for (int t = 0; t < PLANEW_TAPS; t++) _mm512_storeu_ps(part + 16 * t, acc[t]);
+}
+
+static void planew_slots(void *ctx, size_t begin, size_t end) {
+    const planew_job *j = ctx;
+    const ag_conv2d_desc *d = j->plane.d;
+    const int64_t kg = d->k / d->groups, rs = d->r * d->s, taps = (rs + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
+    __mmask16 mask[AG_CONV_PLANE_MAX_TAPS * PLANE_BLOCK];
+    for (size_t slot = begin; slot < end; slot++) {
+        float *part = j->ws + slot * j->slot_elems;
+        memset(part, 0, sizeof(float) * j->slot_elems);
+        int64_t lo = (int64_t)slot * d->n / j->slots, hi = (int64_t)(slot + 1) * d->n / j->slots;
+        for (int64_t b = lo; b < hi; b++)
+            for (int64_t blk = 0; blk < j->plane.blocks; blk++) {
+                int64_t q0 = blk * PLANE_BLOCK, q1 = q0 + PLANE_BLOCK < j->plane.vectors ? q0 + PLANE_BLOCK : j->plane.vectors;
+                plane_masks(&j->plane, q0, mask);
+                for (int64_t g = 0; g < d->groups; g++)
+                    for (int64_t o = 0; o < kg; o++)
+                        for (int64_t t0 = 0; t0 < rs; t0 += PLANEW_TAPS)
+                            planew_avx512(j, b, g, o, q0, q1, mask, t0, part + ((g * kg + o) * taps + t0) * 16);
+            }
+    }
+}
+
+/* dw[o, 0, t] = Σ_slots Σ_lanes partial[o, t, lane], in order. */
+static void planew_sum(void *ctx, size_t begin, size_t end) {
+    const planew_job *j = ctx;
+    const ag_conv2d_desc *d = j->plane.d;
+    const int64_t rs = d->r * d->s, taps = (rs + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
+    for (size_t e = begin; e < end; e++) {
+        int64_t o = (int64_t)e / rs, t = (int64_t)e % rs;
+        float acc = 0;
+        for (int s = 0; s < j->slots; s++) {
+            const float *v = j->ws + (size_t)s * j->slot_elems + (size_t)((o * taps + t) * 16);
+            for (int lane = 0; lane < 16; lane++) acc += v[lane];
+        }
+        j->dw[e] = acc;
+    }
+}
+
 /* ---- The channel kernel: vectors over output channels ----
  *
  * For any stride and few input channels per group (a network's first
@@ -608,6 +687,17 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
 
+/* Whether backward-weight runs on the plane kernel's layout: where the
+ * forward pass does, with one input channel per group (depthwise). */
+static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
+    return direct_choice(dt, d) == DIRECT_PLANE && d->c == d->groups;
+}
+
+static size_t planew_slot_elems(const ag_conv2d_desc *d) {
+    int64_t rs = d->r * d->s, taps = (rs + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
+    return (size_t)(d->k * taps * 16);
+}
+
 /* A backward-weight slot's scratch: its partial and a turned dy block. */
 static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
     return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + CHANW_PIXELS * (d->k / d->groups));
@@ -615,8 +705,9 @@ static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
 
 size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
 #if AG_X86
-    if (direct_choice(dt, d) != DIRECT_CHANNELS) return 0;
     int slots = threads < 1 ? 1 : (int64_t)threads < d->n ? threads : (int)d->n;
+    if (planew_applies(dt, d)) return (size_t)slots * planew_slot_elems(d);
+    if (direct_choice(dt, d) != DIRECT_CHANNELS) return 0;
     return (size_t)slots * chanw_slot_elems(d);
 #else
     (void)dt; (void)d; (void)threads;
@@ -627,6 +718,21 @@ size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, i
 void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, const float *dy, float *dw, float *ws,
                                       size_t ws_elems) {
 #if AG_X86
+    if (planew_applies(AG_F32, d)) {
+        planew_job job = {.plane = {.d = d, .x = x}, .dy = dy, .ws = ws, .slot_elems = planew_slot_elems(d), .dw = dw};
+        job.plane.vectors = (d->oh * d->ow + 15) / 16;
+        job.plane.blocks = (job.plane.vectors + PLANE_BLOCK - 1) / PLANE_BLOCK;
+        for (int64_t u = 0; u < d->r; u++)
+            for (int64_t v = 0; v < d->s; v++)
+                job.plane.off[u * d->s + v] = (u * d->dil_h - d->pad_h) * d->w + (v * d->dil_w - d->pad_w);
+        size_t fit = ws_elems / job.slot_elems;
+        int threads = ag_num_threads();
+        job.slots = (int)((size_t)threads < fit ? (size_t)threads : fit);
+        if (job.slots > d->n) job.slots = (int)d->n;
+        ag_parallel_for((size_t)job.slots, 1, planew_slots, &job);
+        ag_parallel_for((size_t)(d->k * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);
+        return;
+    }
     chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d)};
     int64_t kg = d->k / d->groups, rs = d->r * d->s;
     job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;

@@ -45,11 +45,12 @@ size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
 /**
  * Elements of scratch ag_conv2d_direct_backward_weight needs on `threads`
  * threads (one partial per thread), or 0 where it does not run: it runs
- * where the forward pass takes the channel kernel.
+ * where the forward pass takes the channel kernel, or the plane kernel
+ * with one input channel per group (depthwise).
  */
 size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 
-/** dw = the adjoint in w, by the channel kernel's layout; `ws` holds at least one thread's scratch. */
+/** dw = the adjoint in w, in the layout of the channel or the plane kernel; `ws` holds at least one thread's scratch. */
 void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, const float *dy, float *dw, float *ws,
                                       size_t ws_elems);
 

@@ -217,10 +217,12 @@ struct ConvolutionTests {
         expectClose(three[1], ref3.dw, tolerance: 1e-12, "image by image: weight gradient")
     }
 
-    /// The channel kernel's weight gradient (float32, AVX-512) sums
-    /// per-thread partials in a fixed order: the same bits on every run.
-    @Test func channelKernelWeightGradientRepeats() {
-        let cc = ConvCase(n: 5, c: 3, h: 19, w: 17, k: 32, r: 5, s: 5, stride: 2, padding: 2)
+    /// The direct kernels' weight gradients (float32, AVX-512: the channel
+    /// kernel's, and the plane kernel's for depthwise) sum per-thread
+    /// partials in a fixed order: the same bits on every run.
+    @Test(arguments: [ConvCase(n: 5, c: 3, h: 19, w: 17, k: 32, r: 5, s: 5, stride: 2, padding: 2),
+                      ConvCase(n: 5, c: 16, h: 21, w: 19, k: 32, r: 5, s: 5, padding: .same, groups: 16)])
+    func directWeightGradientsRepeat(_ cc: ConvCase) {
         var rng = RandomGenerator(seed: 25)
         let x = Tensor.randn(cc.inputShape, dtype: .float32, using: &rng)
         let w = Tensor.randn(cc.weightShape, dtype: .float32, using: &rng)

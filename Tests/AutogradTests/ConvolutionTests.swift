@@ -335,6 +335,37 @@ struct ConvNetTests {
         }
     }
 
+    /// In evaluation mode a Conv2d, BatchNorm2d and activation run as one
+    /// convolution with the normalisation folded into its weights, and
+    /// give what the three layers give one by one, values and gradients
+    /// (for both layers' parameters); in training mode nothing is folded.
+    @Test(arguments: [true, false])
+    func evaluationFoldsBatchNormIntoTheConvolution(withBias: Bool) {
+        withManualSeed(46) {
+            let conv = Conv2d(3, 5, kernelSize: 3, padding: 1, bias: withBias), bn = BatchNorm2d(5)
+            let model = Sequential { conv; bn; ReLU() }
+            for _ in 0..<3 { _ = model(Tensor.randn([4, 3, 6, 7]) * 2 + 1) }  // running statistics away from 0 and 1
+            noGrad {
+                bn.weight.assign(Tensor.uniform([5], low: 0.5, high: 1.5))
+                bn.bias.assign(Tensor.randn([5]))
+            }
+            model.eval()
+            let x = Tensor.randn([2, 3, 6, 7]).requiringGrad()
+            let params = [x, conv.weight, bn.weight, bn.bias] + (conv.bias.map { [$0] } ?? [])
+            let folded = model(x)
+            #expect(folded.description.contains("gradFn=<conv2d+bias+relu>"))
+            (folded * folded).sum().backward()
+            let grads = params.map { $0.grad!.scalars }
+            for t in params { t.grad = nil }
+            let separate = relu(bn(conv(x)))
+            expectClose(folded.scalars, separate.scalars, tolerance: 1e-5, "forward")
+            (separate * separate).sum().backward()
+            for (g, t) in zip(grads, params) { expectClose(g, t.grad!.scalars, tolerance: 1e-4, "gradient") }
+            model.train()
+            #expect(!model(x).description.contains("conv2d+bias+relu"))
+        }
+    }
+
     /// Dropout2d zeroes whole channels, scales the rest, and is the identity in evaluation mode.
     @Test func channelDropoutDropsWholeChannels() {
         withManualSeed(44) {

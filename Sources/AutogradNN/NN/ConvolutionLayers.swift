@@ -72,6 +72,27 @@ public final class Conv2d: Module {
     /// over the output where it can be (``Sequential`` does this for a
     /// `Conv2d` followed by an activation layer).
     public func forward(_ x: Tensor, activation: Activation?) -> Tensor {
+        forward(x, activation: activation, weight: weight, bias: bias)
+    }
+
+    /// The layer followed by `batchNorm` in evaluation mode and then
+    /// `activation`, as one convolution: the normalisation is folded into
+    /// the weights and bias (w·γ/√(σ²+ε) and (b − μ)·γ/√(σ²+ε) + β per
+    /// output channel), so its pass over the output disappears
+    /// (``Sequential`` does this for `Conv2d`, `BatchNorm2d`, activation
+    /// in evaluation mode). The fold is made of differentiable ops:
+    /// gradients reach both layers' parameters as without it.
+    public func forward(_ x: Tensor, foldingBatchNorm batchNorm: BatchNormLayer, activation: Activation?) -> Tensor {
+        let channels = weight.shape[0]
+        guard batchNorm.weight.shape == [channels] else {
+            opError(summary, "cannot fold a batch norm of \(batchNorm.weight.shape[0]) channels into \(channels) output channels")
+        }
+        let scale = batchNorm.weight / sqrt(batchNorm.runningVar + batchNorm.eps)
+        let shift = (bias.map { $0 - batchNorm.runningMean } ?? -batchNorm.runningMean) * scale + batchNorm.bias
+        return forward(x, activation: activation, weight: weight * scale.reshaped([channels, 1, 1, 1]), bias: shift)
+    }
+
+    private func forward(_ x: Tensor, activation: Activation?, weight: Tensor, bias: Tensor?) -> Tensor {
         checkConvInput(summary, x, rank: 4, channels: weight.shape[1] * groups, layout: "[N, C, H, W]")
         let (h, w) = (x.shape[2], x.shape[3])
         let (kh, kw) = (weight.shape[2], weight.shape[3])

@@ -49,7 +49,9 @@ public final class Sequential: Module {
 
 /// Runs layers in order, fusing each `Linear` or `Conv2d` with the
 /// activation layer after it into one op (the GEMM or convolution plus a
-/// bias-and-activation epilogue) where the activation allows it (see ``linear(_:weight:bias:activation:)``); one
+/// bias-and-activation epilogue) where the activation allows it (see ``linear(_:weight:bias:activation:)``),
+/// and in evaluation mode folding a `BatchNorm2d` after a `Conv2d` into
+/// its weights (see ``Conv2d/forward(_:foldingBatchNorm:activation:)``); one
 /// by one while a ``ModelSummary`` listens, so each layer gets its row.
 func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
     var h = x
@@ -62,6 +64,11 @@ func runLayers(_ layers: [Module], _ x: Tensor) -> Tensor {
         if let dense = layers[i] as? Linear, i + 1 < layers.count, let act = layers[i + 1] as? ActivationLayer {
             h = dense.forward(h, activation: act.activation)
             i += 2
+        } else if let conv = layers[i] as? Conv2d, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2d,
+                  !bn.isTraining, bn.weight.shape[0] == conv.weight.shape[0] {
+            let act = i + 2 < layers.count ? layers[i + 2] as? ActivationLayer : nil
+            h = conv.forward(h, foldingBatchNorm: bn, activation: act?.activation)
+            i += act == nil ? 2 : 3
         } else if let conv = layers[i] as? Conv2d, i + 1 < layers.count, let act = layers[i + 1] as? ActivationLayer {
             h = conv.forward(h, activation: act.activation)
             i += 2

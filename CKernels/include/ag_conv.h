@@ -29,8 +29,11 @@ typedef struct {
  * Elements of scratch the three calls below need to run on `threads`
  * threads, in the convolution's dtype: per thread, one image-group's column
  * matrix ((c/groups)·r·s × oh·ow; none for a 1×1 kernel of stride 1 without
- * padding) and, for backward-weight, a partial weight gradient. Given less,
- * a call runs on as many threads as it holds scratch for (at least one's worth is needed).
+ * padding) and, for backward-weight, a partial weight gradient; at most
+ * 16 MiB of float64 in all (beyond, fewer threads take whole images, or
+ * the images run one after the other on one column matrix, each product
+ * split over the threads). Given less, a call runs on as many threads as
+ * it holds scratch for (at least one's worth is needed).
  */
 size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads);
 

@@ -78,11 +78,19 @@ static int images_per_thread_pays(const ag_conv2d_desc *d, int threads) {
     return threads >= 2 && d->n >= threads && (d->n % threads == 0 || d->n >= 4 * (int64_t)threads);
 }
 
+/* Scratch elements a call may take for thread slots: 16 MiB of float64
+ * (a single slot, one image's column tile and partial, may exceed it). */
+#ifndef AG_CONV_WORKSPACE_ELEMS
+#define AG_CONV_WORKSPACE_ELEMS ((size_t)2 << 20)
+#endif
+
 size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads) {
     size_t serial = column_elems(d);
     if (!images_per_thread_pays(d, threads)) return serial;
     size_t slots = (size_t)(threads < d->n ? threads : d->n);
-    return slots * slot_elems(d);
+    size_t per = slot_elems(d), fit = per ? AG_CONV_WORKSPACE_ELEMS / per : slots;  /* empty convolutions need none */
+    if (fit < 2) return serial;  /* one slot's worth: the image-by-image way */
+    return (slots < fit ? slots : fit) * slot_elems(d);
 }
 
 /* How many slots a call runs: 1 for the image-by-image way. */

@@ -121,16 +121,24 @@ enum ConvCases {
     ]
 }
 
+extension ConvCase {
+    /// Random x, w and an output gradient g of this case's shapes, from `seed`.
+    func randomOperands(seed: UInt64, dtype: DType = .float64) -> (x: Tensor, w: Tensor, g: Tensor) {
+        var rng = RandomGenerator(seed: seed)
+        let x = Tensor.randn(inputShape, dtype: dtype, using: &rng)
+        let w = Tensor.randn(weightShape, dtype: dtype, using: &rng)
+        let (_, _, oh, ow) = geometry
+        return (x, w, Tensor.randn([n, k, oh, ow], dtype: dtype, using: &rng))
+    }
+}
+
 @Suite("Convolution")
 struct ConvolutionTests {
     /// Forward and both gradients against the seven-loop reference, in float64 and float32.
     @Test(arguments: ConvCases.all)
     func matchesTheSevenLoops(_ cc: ConvCase) {
-        var rng = RandomGenerator(seed: 21)
-        let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)
-        let w = Tensor.randn(cc.weightShape, dtype: .float64, using: &rng)
+        let (x, w, g) = cc.randomOperands(seed: 21)
         let (_, _, oh, ow) = cc.geometry
-        let g = Tensor.randn([cc.n, cc.k, oh, ow], dtype: .float64, using: &rng)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)
         for dtype in [DType.float64, .float32] {
             let xv = x.to(dtype).detach().requiringGrad(), wv = w.to(dtype).detach().requiringGrad()
@@ -167,11 +175,7 @@ struct ConvolutionTests {
                                dilation: [1, 2]),
                       ConvCase(n: 1, c: 8, h: 7, w: 7, k: 32, r: 3, s: 3, stride: 2, padding: 1, groups: 2)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
-        var rng = RandomGenerator(seed: 24)
-        let x = Tensor.randn(cc.inputShape, dtype: .float64, using: &rng)
-        let w = Tensor.randn(cc.weightShape, dtype: .float64, using: &rng)
-        let (_, _, oh, ow) = cc.geometry
-        let g = Tensor.randn([cc.n, cc.k, oh, ow], dtype: .float64, using: &rng)
+        let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)
         for level in Kernels.ISA.allCases where level <= Kernels.supportedISA {
             let (y, dx, dw) = Kernels.withISA(level) {
@@ -223,11 +227,7 @@ struct ConvolutionTests {
     @Test(arguments: [ConvCase(n: 5, c: 3, h: 19, w: 17, k: 32, r: 5, s: 5, stride: 2, padding: 2),
                       ConvCase(n: 5, c: 16, h: 21, w: 19, k: 32, r: 5, s: 5, padding: .same, groups: 16)])
     func directWeightGradientsRepeat(_ cc: ConvCase) {
-        var rng = RandomGenerator(seed: 25)
-        let x = Tensor.randn(cc.inputShape, dtype: .float32, using: &rng)
-        let w = Tensor.randn(cc.weightShape, dtype: .float32, using: &rng)
-        let (_, _, oh, ow) = cc.geometry
-        let g = Tensor.randn([cc.n, cc.k, oh, ow], dtype: .float32, using: &rng)
+        let (x, w, g) = cc.randomOperands(seed: 25, dtype: .float32)
         let expected = cc.reference(x.to(.float64).scalars, w.to(.float64).scalars, g.to(.float64).scalars).dw
         func weightGradient() -> [Double] {
             Kernels.withThreadCount(2) {

@@ -118,14 +118,16 @@ AG_AVX512 static void maxpool_row_avx512(const float *plane, const ag_pool2d_des
             /* By compares, not divisions: this runs for every row. */
             __mmask16 live = (__mmask16)((1u << n[c]) - 1);
             __m512i width = _mm512_set1_epi32((int)w), zero = _mm512_setzero_si512();
+            /* With stride 2 the n live lanes read 2n − 1 floats (none when n is 0). */
+            int64_t reach = n[c] > 0 ? 2 * n[c] - 1 : 0;
+            __mmask16 reach_lo = (__mmask16)(reach >= 16 ? 0xFFFF : (1u << reach) - 1);
+            __mmask16 reach_hi = (__mmask16)(reach <= 16 ? 0 : (1u << (reach - 16)) - 1);
             for (int64_t v = 0; v < d->kw; v++) {
                 __m512i col = _mm512_set1_epi32((int)(base[c] + v * d->dil_w));
                 __m512i taps = _mm512_add_epi32(lanes, col);
                 inside[c][v] = _mm512_mask_cmpge_epi32_mask(live, taps, zero) & _mm512_cmplt_epi32_mask(taps, width);
                 /* Stride 2: the floats from the tap's column inside the row, up to the last live lane's. */
                 __m512i e_lo = _mm512_add_epi32(iota, col), e_hi = _mm512_add_epi32(e_lo, _mm512_set1_epi32(16));
-                __mmask16 reach_lo = (__mmask16)(2 * n[c] - 1 >= 16 ? 0xFFFF : (1u << (2 * n[c] - 1)) - 1);
-                __mmask16 reach_hi = (__mmask16)(2 * n[c] - 1 <= 16 ? 0 : (1u << (2 * n[c] - 1 - 16)) - 1);
                 span_lo[c][v] = _mm512_mask_cmpge_epi32_mask(reach_lo, e_lo, zero) & _mm512_cmplt_epi32_mask(e_lo, width);
                 span_hi[c][v] = _mm512_mask_cmpge_epi32_mask(reach_hi, e_hi, zero) & _mm512_cmplt_epi32_mask(e_hi, width);
             }

@@ -85,6 +85,31 @@ static maxpool_row_f64_fn maxpool_row_for_isa_f64(void) { return maxpool_row_f64
 #if AG_X86
 #include <immintrin.h>
 
+/* One tap of one vector of sixteen windows: its value loaded under the lane
+ * masks, taken where larger, NaN, or the lane's first tap inside the plane. */
+AG_AVX512 static inline __attribute__((always_inline)) void
+maxpool_tap_avx512(const float *plane, int64_t off, int64_t sw, __mmask16 inside, __mmask16 span_lo,
+                   __mmask16 span_hi, __m512i lanes, __m512i evens, __m512 *best, __m512i *pos) {
+    __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)off));
+    __m512 value;
+    /* Addresses as integers: masked-off lanes may point outside the plane and are not read. */
+    uintptr_t from = (uintptr_t)plane + (uintptr_t)(off * 4);
+    if (sw == 1) {
+        value = _mm512_maskz_loadu_ps(inside, (const float *)from);
+    } else if (sw == 2) {
+        /* The even lanes of 32 floats from off: two loads and a permute, not a gather. */
+        __m512 lo_half = _mm512_maskz_loadu_ps(span_lo, (const float *)from);
+        __m512 hi_half = _mm512_maskz_loadu_ps(span_hi, (const float *)(from + 64));
+        value = _mm512_permutex2var_ps(lo_half, evens, hi_half);
+    } else {
+        value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, at, plane, 4);
+    }
+    __mmask16 take = (_mm512_cmp_ps_mask(value, *best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q) |
+                      _mm512_cmplt_epi32_mask(*pos, _mm512_setzero_si512())) & inside;
+    *best = _mm512_mask_mov_ps(*best, take, value);
+    *pos = _mm512_mask_mov_epi32(*pos, take, at);
+}
+
 /* maxpool_row_f32 on 32 outputs a step, as two vectors of sixteen whose
  * chains of compares and blends interleave (one alone waits on each
  * tap's compare): the taps of sixteen windows loaded (gathered when the
@@ -134,31 +159,22 @@ AG_AVX512 static void maxpool_row_avx512(const float *plane, const ag_pool2d_des
             best[c] = _mm512_set1_ps(-INFINITY);
             pos[c] = _mm512_set1_epi32(-1);
         }
-        /* Row-major over the window, as the portable loop: ties keep the first. */
-        for (int64_t u = u0; u < u1; u++)
-            for (int64_t v = 0; v < d->kw; v++)
-                for (int c = 0; c < 2; c++) {
-                    int64_t off = (rs + u * dr) * w + base[c] + v * d->dil_w;
-                    __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)off));
-                    __m512 value;
-                    /* Addresses as integers: masked-off lanes may point outside the plane and are not read. */
-                    uintptr_t from = (uintptr_t)plane + (uintptr_t)(off * 4);
-                    if (sw == 1) {
-                        value = _mm512_maskz_loadu_ps(inside[c][v], (const float *)from);
-                    } else if (sw == 2) {
-                        /* The even lanes of 32 floats from off: two loads and a permute, not a gather. */
-                        __m512 lo_half = _mm512_maskz_loadu_ps(span_lo[c][v], (const float *)from);
-                        __m512 hi_half = _mm512_maskz_loadu_ps(span_hi[c][v], (const float *)(from + 64));
-                        value = _mm512_permutex2var_ps(lo_half, evens, hi_half);
-                    } else {
-                        value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[c][v], at, plane, 4);
-                    }
-                    __mmask16 take = (_mm512_cmp_ps_mask(value, best[c], _CMP_GT_OQ) |
-                                      _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q) |
-                                      _mm512_cmplt_epi32_mask(pos[c], _mm512_setzero_si512())) & inside[c][v];
-                    best[c] = _mm512_mask_mov_ps(best[c], take, value);
-                    pos[c] = _mm512_mask_mov_epi32(pos[c], take, at);
+        /* Row-major over the window, as the portable loop: ties keep the first.
+         * A second vector with no live lanes (rows of at most 16 outputs) is skipped. */
+#define MAXPOOL_TAP(c)                                                                                          \
+    maxpool_tap_avx512(plane, (rs + u * dr) * w + base[c] + v * d->dil_w, sw, inside[c][v], span_lo[c][v],     \
+                       span_hi[c][v], lanes, evens, &best[c], &pos[c])
+        if (n[1] > 0) {
+            for (int64_t u = u0; u < u1; u++)
+                for (int64_t v = 0; v < d->kw; v++) {
+                    MAXPOOL_TAP(0);
+                    MAXPOOL_TAP(1);
                 }
+        } else {
+            for (int64_t u = u0; u < u1; u++)
+                for (int64_t v = 0; v < d->kw; v++) MAXPOOL_TAP(0);
+        }
+#undef MAXPOOL_TAP
         for (int c = 0; c < 2; c++) {
             __mmask16 live = (__mmask16)((1u << n[c]) - 1);
             int64_t jc = j + 16 * c;

@@ -109,15 +109,16 @@ struct PoolingTests {
     /// The float32 rows run sixteen (AVX-512) or eight (AVX2) outputs a
     /// step, with loads, an even-lane permute (stride 2) or gathers, the
     /// AVX-512 rows the border columns too: every level gives the
-    /// definition's values and indices, NaNs, ties and −∞ included.
-    @Test(arguments: [1, 2, 3])
-    func everyLevelMatchesTheDefinitionInFloat32(stride: Int) {
-        let p = Plain(h: 9, w: 53, k: 3, stride: IntOrPair(stride), padding: 1)
+    /// definition's values and indices, NaNs, ties and −∞ included, on
+    /// rows of more than 16 outputs and of fewer.
+    @Test(arguments: [1, 2, 3], [53, 13])
+    func everyLevelMatchesTheDefinitionInFloat32(stride: Int, width: Int) {
+        let p = Plain(h: 9, w: width, k: 3, stride: IntOrPair(stride), padding: 1)
         var rng = RandomGenerator(seed: 33)
         // Values on a coarse grid, so windows hold ties.
         var values = Tensor.randn([2, 1, p.h, p.w], dtype: .float64, using: &rng).scalars.map { ($0 * 2).rounded() / 2 }
         for i in stride..<values.count where i % 41 == 0 { values[i] = .nan }
-        for i in 0..<values.count where i % 53 < 2 && i % 3 == 0 { values[i] = -.infinity }
+        for i in 0..<values.count where i % width < 2 && i % 3 == 0 { values[i] = -.infinity }
         let x = Tensor(shape: [2, 1, p.h, p.w], scalars: values, dtype: .float32)
         let xs = x.scalars
         let (oh, ow, taps, _) = p.windows()
@@ -138,8 +139,8 @@ struct PoolingTests {
             let (y, indices) = Kernels.withISA(level) { maxPool2dWithIndices(x, kernelSize: 3, stride: IntOrPair(stride), padding: 1) }
             #expect(y.shape == [2, 1, oh, ow])
             let same = zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
-            #expect(same, "\(level) stride \(stride): values")
-            #expect(indices.scalars == where_, "\(level) stride \(stride): indices")
+            #expect(same, "\(level) stride \(stride) width \(width): values")
+            #expect(indices.scalars == where_, "\(level) stride \(stride) width \(width): indices")
         }
     }
 

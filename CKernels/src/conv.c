@@ -90,7 +90,7 @@ size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads) {
     size_t slots = (size_t)(threads < d->n ? threads : d->n);
     size_t per = slot_elems(d), fit = per ? AG_CONV_WORKSPACE_ELEMS / per : slots;  /* empty convolutions need none */
     if (fit < 2) return serial;  /* one slot's worth: the image-by-image way */
-    return (slots < fit ? slots : fit) * slot_elems(d);
+    return (slots < fit ? slots : fit) * per;
 }
 
 /* How many slots a call runs: 1 for the image-by-image way. */

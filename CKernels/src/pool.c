@@ -56,8 +56,9 @@ typedef void (*maxpool_row_f64_fn)(const double *, const ag_pool2d_desc *, int64
                                    int64_t, int64_t, double *, int64_t *);
 static maxpool_row_f32_fn maxpool_row_for_isa_f32(void);
 static maxpool_row_f64_fn maxpool_row_for_isa_f64(void);
-/* Whether that row kernel also takes the border columns (windows reaching into the padding). */
+/* Kernel columns up to which the AVX-512 row kernel runs (its lane masks live on the stack). */
 #define AG_POOL_ROW_MAX_TAPS 32
+/* Whether that row kernel also takes the border columns (windows reaching into the padding). */
 static int maxpool_row_takes_borders_f32(const ag_pool2d_desc *d) {
 #if AG_X86
     return ag_isa() >= AG_ISA_AVX512 && d->kw <= AG_POOL_ROW_MAX_TAPS;
@@ -131,8 +132,9 @@ AG_AVX512 static void maxpool_row_avx512(const float *plane, const ag_pool2d_des
     for (int64_t j = j0; j < j1; j += 32) {
         int64_t n[2], base[2];
         /* Per vector and kernel column: the lanes whose tap lies inside
-         * the row, of the n live ones, and with stride 2 the floats
-         * [2·lo, 2·hi − 1) of the 32 from the tap's column those lanes read. */
+         * the row, of the n live ones, and with stride 2 the floats of the
+         * 32 from the tap's column that lie inside the row, up to the last
+         * live lane's. */
         __mmask16 inside[2][AG_POOL_ROW_MAX_TAPS], span_lo[2][AG_POOL_ROW_MAX_TAPS], span_hi[2][AG_POOL_ROW_MAX_TAPS];
         __m512 best[2];
         __m512i pos[2];

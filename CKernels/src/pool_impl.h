@@ -35,15 +35,13 @@ static void CAT(maxpool_planes, SFX)(const ag_pool2d_desc *d, const T *x, T *y, 
      * inside the plane: j·stride ≥ pad and j·stride − pad + (kw − 1)·dil < w.
      * The row kernel runs them (all columns where it takes the borders too). */
     int64_t inner_lo = 0, inner_hi = 0;
-    if (!d->adaptive) {
+    if (!d->adaptive && CAT(maxpool_row_takes_borders, SFX)(d)) {
+        inner_hi = d->ow;
+    } else if (!d->adaptive) {
         int64_t reach = (d->kw - 1) * d->dil_w;
         inner_lo = (d->pad_w + d->stride_w - 1) / d->stride_w;
         inner_hi = d->w - 1 - reach + d->pad_w < 0 ? 0 : (d->w - 1 - reach + d->pad_w) / d->stride_w + 1;
         if (inner_hi > d->ow) inner_hi = d->ow;
-        if (CAT(maxpool_row_takes_borders, SFX)(d)) {
-            inner_lo = 0;
-            inner_hi = d->ow;
-        }
     }
     void (*row)(const T *, const ag_pool2d_desc *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *,
                 int64_t *) = CAT(maxpool_row_for_isa, SFX)();

@@ -312,7 +312,7 @@ public func maxPool2dWithIndices(_ input: Tensor, kernelSize: IntOrPair, stride:
         let op = MaxPool2dOp(geometry: plainPool("maxPool2d", x, kernelSize: kernelSize, stride: stride,
                                                  padding: padding, dilation: dilation, ceilMode: ceilMode))
         let y = op(x)
-        found = op.saved.positions(op.geometry, x.contiguous(), count: y.scalarCount)
+        found = op.saved.values
         return y
     }
     let indices = Tensor(shape: values.shape, scalars: found.map { Double($0) }, dtype: input.dtype)

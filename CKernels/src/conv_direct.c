@@ -112,7 +112,7 @@ static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : le
  * and the lanes whose tap falls in the padding (off the row's ends, above
  * the first or below the last row) load under a mask. The masks depend
  * only on the pixel and tap, so a work item (one image's block of
- * AG_CONV_PLANE_BLOCK vectors) computes them once for every group and
+ * PLANE_BLOCK vectors) computes them once for every group and
  * output channel. */
 
 #define PLANE_BLOCK 24   /* vectors per work item: a multiple of every JV below */
@@ -170,6 +170,20 @@ typedef struct {
     int64_t off[AG_CONV_PLANE_MAX_TAPS];
 } plane_job;
 
+static plane_job plane_job_for(const ag_conv2d_desc *d, const float *x, const float *w, float *y) {
+    plane_job j = {.d = d, .x = x, .w = w, .y = y};
+    j.vectors = (d->oh * d->ow + 15) / 16;
+    j.blocks = (j.vectors + PLANE_BLOCK - 1) / PLANE_BLOCK;
+    for (int64_t u = 0; u < d->r; u++)
+        for (int64_t v = 0; v < d->s; v++) j.off[u * d->s + v] = (u * d->dil_h - d->pad_h) * d->w + (v * d->dil_w - d->pad_w);
+    return j;
+}
+
+/* The end of the work item's block of vectors from q0. */
+static int64_t plane_block_end(const plane_job *j, int64_t q0) {
+    return q0 + PLANE_BLOCK < j->vectors ? q0 + PLANE_BLOCK : j->vectors;
+}
+
 /* Tap t's mask for each vector of the block from q0: lanes whose output
  * pixel exists and whose tap lands inside the input. */
 static void plane_masks(const plane_job *j, int64_t q0, __mmask16 *mask) {
@@ -199,7 +213,7 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     __mmask16 mask[AG_CONV_PLANE_MAX_TAPS * PLANE_BLOCK];
     for (size_t item = begin; item < end; item++) {
         int64_t b = (int64_t)item / j->blocks, q0 = ((int64_t)item % j->blocks) * PLANE_BLOCK;
-        int64_t q1 = q0 + PLANE_BLOCK < j->vectors ? q0 + PLANE_BLOCK : j->vectors;
+        int64_t q1 = plane_block_end(j, q0);
         plane_masks(j, q0, mask);
         for (int64_t g = 0; g < d->groups; g++)
             for (int64_t k = 0; k < kg;) {
@@ -229,6 +243,11 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
  * fixed order. */
 
 #define PLANEW_TAPS 9
+
+/* A kernel's taps rounded up to whole steps: each output channel's share of a slot's partial is this many vectors. */
+static int64_t planew_taps(const ag_conv2d_desc *d) {
+    return (d->r * d->s + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
+}
 
 typedef struct {
     plane_job plane;
@@ -264,7 +283,7 @@ AG_AVX512 static void planew_avx512(const planew_job *j, int64_t b, int64_t g, i
 static void planew_slots(void *ctx, size_t begin, size_t end) {
     const planew_job *j = ctx;
     const ag_conv2d_desc *d = j->plane.d;
-    const int64_t kg = d->k / d->groups, rs = d->r * d->s, taps = (rs + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
+    const int64_t kg = d->k / d->groups, rs = d->r * d->s, taps = planew_taps(d);
     __mmask16 mask[AG_CONV_PLANE_MAX_TAPS * PLANE_BLOCK];
     for (size_t slot = begin; slot < end; slot++) {
         float *part = j->ws + slot * j->slot_elems;
@@ -272,7 +291,7 @@ static void planew_slots(void *ctx, size_t begin, size_t end) {
         int64_t lo = (int64_t)slot * d->n / j->slots, hi = (int64_t)(slot + 1) * d->n / j->slots;
         for (int64_t b = lo; b < hi; b++)
             for (int64_t blk = 0; blk < j->plane.blocks; blk++) {
-                int64_t q0 = blk * PLANE_BLOCK, q1 = q0 + PLANE_BLOCK < j->plane.vectors ? q0 + PLANE_BLOCK : j->plane.vectors;
+                int64_t q0 = blk * PLANE_BLOCK, q1 = plane_block_end(&j->plane, q0);
                 plane_masks(&j->plane, q0, mask);
                 for (int64_t g = 0; g < d->groups; g++)
                     for (int64_t o = 0; o < kg; o++)
@@ -286,7 +305,7 @@ static void planew_slots(void *ctx, size_t begin, size_t end) {
 static void planew_sum(void *ctx, size_t begin, size_t end) {
     const planew_job *j = ctx;
     const ag_conv2d_desc *d = j->plane.d;
-    const int64_t rs = d->r * d->s, taps = (rs + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
+    const int64_t rs = d->r * d->s, taps = planew_taps(d);
     for (size_t e = begin; e < end; e++) {
         int64_t o = (int64_t)e / rs, t = (int64_t)e % rs;
         float acc = 0;
@@ -307,27 +326,75 @@ static void planew_sum(void *ctx, size_t begin, size_t end) {
  * convolution, with the blocked layout only in registers). The weights are
  * turned to [group][ci][tap][channel] in the workspace, so a tap's channel
  * vectors load whole. A block is PB pixels of the flattened output plane
- * (rows may change inside it); `base[p]` is pixel p's input offset for
- * tap (0, 0) and `tap[t]` tap t's offset from it. Blocks whose taps all
+ * (rows may change inside it); `px->base[p]` is pixel p's input offset for
+ * tap (0, 0) and `taps.at[t]` tap t's offset from it. Blocks whose taps all
  * land inside the input read without checks; the others (touching the
  * padding) test each read. Pixels past `np` repeat the first and are not stored.
  * The accumulators hold [pixel][channel]; they are transposed into the
  * NCHW output through a small buffer. */
 
-#define CHAN_PIXELS 24  /* the largest PB below */
+#define CHAN_PIXELS 24     /* the largest PB below */
+#define CHANW_PIXELS 128   /* pixels per block of turned dy (backward-weight) */
+
+/* A block of output pixels: each one's input row, column and offset for
+ * tap (0, 0), and whether all its taps land inside the input. */
+typedef struct {
+    int64_t base[CHANW_PIXELS];
+    int32_t ih[CHANW_PIXELS], iw[CHANW_PIXELS];
+    uint8_t inside[CHANW_PIXELS];
+} chan_pixels;
+
+/* Pixels [p0, p0 + np) of the output plane, entries up to `fill` repeating
+ * the first; whether every tap of every one lands inside the input. */
+static int chan_pixels_at(const ag_conv2d_desc *d, int64_t p0, int64_t np, int64_t fill, chan_pixels *px) {
+    int all = 1;
+    int64_t i = p0 / d->ow, jc = p0 % d->ow;  /* pixel p's row and column, carried */
+    for (int64_t p = 0; p < np; p++) {
+        int64_t ih = i * d->stride_h - d->pad_h, iw = jc * d->stride_w - d->pad_w;
+        px->base[p] = ih * d->w + iw;
+        px->ih[p] = (int32_t)ih;
+        px->iw[p] = (int32_t)iw;
+        px->inside[p] = ih >= 0 && ih + (d->r - 1) * d->dil_h < d->h && iw >= 0 && iw + (d->s - 1) * d->dil_w < d->w;
+        all &= px->inside[p];
+        if (++jc == d->ow) {
+            jc = 0;
+            i++;
+        }
+    }
+    for (int64_t p = np; p < fill; p++) {
+        px->base[p] = px->base[0];
+        px->ih[p] = px->ih[0];
+        px->iw[p] = px->iw[0];
+        px->inside[p] = px->inside[0];
+    }
+    return all;
+}
+
+/* Each tap's offset from tap (0, 0) in the input plane, and in rows and columns. */
+typedef struct {
+    int64_t at[AG_CONV_CHAN_MAX_TAPS], h[AG_CONV_CHAN_MAX_TAPS], w[AG_CONV_CHAN_MAX_TAPS];
+} chan_taps;
+
+static void chan_taps_init(const ag_conv2d_desc *d, chan_taps *taps) {
+    for (int64_t t = 0; t < d->r * d->s; t++) {
+        taps->h[t] = (t / d->s) * d->dil_h;
+        taps->w[t] = (t % d->s) * d->dil_w;
+        taps->at[t] = taps->h[t] * d->w + taps->w[t];
+    }
+}
 
 typedef struct {
     const ag_conv2d_desc *d;
     const float *x, *wt;
     float *y;
-    int64_t tap[AG_CONV_CHAN_MAX_TAPS];
+    chan_taps taps;
     int kv;                 /* channel vectors per step: 4, 2 or 1 */
     int64_t pb, blocks;     /* pixels per block and blocks per plane */
 } chan_job;
 
 #define CHAN_AVX512(KV, PB, CHECKED)                                                                            \
     AG_AVX512 static void chan_avx512_##KV##_##CHECKED(const chan_job *j, int64_t b, int64_t g, int64_t k0,     \
-                                                       int64_t p0, int64_t np, const int64_t *base) {          \
+                                                       int64_t p0, int64_t np, const chan_pixels *px) {        \
         const ag_conv2d_desc *d = j->d;                                                                         \
         const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s, hw = d->h * d->w;        \
         __m512 acc[KV][PB];                                                                                     \
@@ -339,18 +406,16 @@ typedef struct {
             for (int64_t t = 0; t < rs; t++) {                                                                  \
                 __m512 wv[KV];                                                                                  \
                 for (int kv = 0; kv < KV; kv++) wv[kv] = _mm512_loadu_ps(wc + t * kg + 16 * kv);               \
-                const int64_t off = j->tap[t];                                                                  \
+                const int64_t off = j->taps.at[t];                                                              \
                 /* Unrolled, so that the accumulators stay in registers. */                                     \
                 _Pragma("unroll") for (int p = 0; p < PB; p++) {                                               \
                     __m512 xv;                                                                                  \
                     if (CHECKED) {                                                                              \
-                        int64_t pix = p0 + (p < np ? p : 0), i = pix / d->ow, jc = pix % d->ow;                \
-                        int64_t ih = i * d->stride_h - d->pad_h + (t / d->s) * d->dil_h;                        \
-                        int64_t iw = jc * d->stride_w - d->pad_w + (t % d->s) * d->dil_w;                       \
+                        int64_t ih = px->ih[p] + j->taps.h[t], iw = px->iw[p] + j->taps.w[t];                   \
                         xv = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w ? _mm512_set1_ps(plane[ih * d->w + iw]) \
                                                                           : _mm512_setzero_ps();                \
                     } else {                                                                                    \
-                        xv = _mm512_set1_ps(plane[base[p] + off]);                                              \
+                        xv = _mm512_set1_ps(plane[px->base[p] + off]);                                          \
                     }                                                                                           \
                     _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][p] = _mm512_fmadd_ps(wv[kv], xv, acc[kv][p]); \
                 }                                                                                               \
@@ -375,7 +440,7 @@ CHAN_AVX512(2, 12, 1)
 CHAN_AVX512(1, 24, 0)
 CHAN_AVX512(1, 24, 1)
 
-typedef void (*chan_fn)(const chan_job *, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t *);
+typedef void (*chan_fn)(const chan_job *, int64_t, int64_t, int64_t, int64_t, int64_t, const chan_pixels *);
 
 /* Work items [begin, end): (image, group, channel block, pixel block), pixel blocks innermost. */
 static void chan_items(void *ctx, size_t begin, size_t end) {
@@ -388,21 +453,9 @@ static void chan_items(void *ctx, size_t begin, size_t end) {
         int64_t pb = (int64_t)item % j->blocks, rest = (int64_t)item / j->blocks;
         int64_t kb = rest % kblocks, bg = rest / kblocks, g = bg % d->groups, b = bg / d->groups;
         int64_t p0 = pb * j->pb, np = pixels - p0 < j->pb ? pixels - p0 : j->pb;
-        int64_t base[CHAN_PIXELS];
-        int inside = 1;
-        int64_t i = p0 / d->ow, jc = p0 % d->ow;  /* pixel p's row and column, carried */
-        for (int64_t p = 0; p < np; p++) {
-            int64_t ih = i * d->stride_h - d->pad_h, iw = jc * d->stride_w - d->pad_w;
-            base[p] = ih * d->w + iw;
-            if (ih < 0 || ih + (d->r - 1) * d->dil_h >= d->h || iw < 0 || iw + (d->s - 1) * d->dil_w >= d->w)
-                inside = 0;
-            if (++jc == d->ow) {
-                jc = 0;
-                i++;
-            }
-        }
-        for (int64_t p = np; p < j->pb; p++) base[p] = base[0];
-        (inside ? fast : checked)(j, b, g, kb * 16 * j->kv, p0, np, base);
+        chan_pixels px;
+        int inside = chan_pixels_at(d, p0, np, j->pb, &px);
+        (inside ? fast : checked)(j, b, g, kb * 16 * j->kv, p0, np, &px);
     }
 }
 
@@ -417,28 +470,20 @@ static void chan_items(void *ctx, size_t begin, size_t end) {
  * partials are added in slot order, so a thread count gives the same bits
  * on every run. */
 
-#define CHANW_PIXELS 128  /* pixels per block of turned dy */
-
 typedef struct {
     const ag_conv2d_desc *d;
     const float *x, *dy;
     float *ws;
     size_t slot_elems;     /* a slot's partial, then its turned dy block */
     int slots, kv;
-    int64_t tap[AG_CONV_CHAN_MAX_TAPS], tap_h[AG_CONV_CHAN_MAX_TAPS], tap_w[AG_CONV_CHAN_MAX_TAPS];
+    chan_taps taps;
+    float *dw;
 } chanw_job;
-
-/* A block's pixels: tap (0, 0)'s input row and column, and offset. */
-typedef struct {
-    int64_t base[CHANW_PIXELS];
-    int32_t ih[CHANW_PIXELS], iw[CHANW_PIXELS];
-    uint8_t inside[CHANW_PIXELS];
-} chanw_pixels;
 
 /* part[t · kg + 16 kv + lane] += Σ_p dyt[p · kg + 16 kv + lane] · x(p, t0 + t) for t < TB. */
 #define CHANW_AVX512(KV, TB)                                                                                   \
     AG_AVX512 static void chanw_avx512_##KV##_##TB(const chanw_job *j, const float *plane, const float *dyt,   \
-                                                   int64_t kg, const chanw_pixels *px, int64_t np, int64_t t0,  \
+                                                   int64_t kg, const chan_pixels *px, int64_t np, int64_t t0,  \
                                                    float *part) {                                               \
         const ag_conv2d_desc *d = j->d;                                                                         \
         __m512 acc[KV][TB];                                                                                     \
@@ -450,13 +495,13 @@ typedef struct {
             if (px->inside[p]) {                                                                                \
                 const float *at = plane + px->base[p];                                                          \
                 _Pragma("unroll") for (int t = 0; t < TB; t++) {                                               \
-                    __m512 xv = _mm512_set1_ps(at[j->tap[t0 + t]]);                                             \
+                    __m512 xv = _mm512_set1_ps(at[j->taps.at[t0 + t]]);                                         \
                     _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][t] = _mm512_fmadd_ps(dv[kv], xv, acc[kv][t]); \
                 }                                                                                               \
             } else {                                                                                            \
                 /* Unrolled too: indexing the accumulators at run time would keep them in memory. */           \
                 _Pragma("unroll") for (int t = 0; t < TB; t++) {                                               \
-                    int64_t ih = px->ih[p] + j->tap_h[t0 + t], iw = px->iw[p] + j->tap_w[t0 + t];               \
+                    int64_t ih = px->ih[p] + j->taps.h[t0 + t], iw = px->iw[p] + j->taps.w[t0 + t];             \
                     __m512 xv = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w ? _mm512_set1_ps(plane[ih * d->w + iw]) \
                                                                              : _mm512_setzero_ps();             \
                     _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][t] = _mm512_fmadd_ps(dv[kv], xv, acc[kv][t]); \
@@ -475,7 +520,7 @@ CHANW_AVX512(4, 1)
 CHANW_AVX512(2, 1)
 CHANW_AVX512(1, 1)
 
-typedef void (*chanw_fn)(const chanw_job *, const float *, const float *, int64_t, const chanw_pixels *, int64_t,
+typedef void (*chanw_fn)(const chanw_job *, const float *, const float *, int64_t, const chan_pixels *, int64_t,
                          int64_t, float *);
 
 /* Slots [begin, end): each sums its share of the images into its partial. */
@@ -487,7 +532,7 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
     const int tb = j->kv == 4 ? 6 : 12;
     chanw_fn step = j->kv == 4 ? chanw_avx512_4_6 : j->kv == 2 ? chanw_avx512_2_12 : chanw_avx512_1_12;
     chanw_fn tail = j->kv == 4 ? chanw_avx512_4_1 : j->kv == 2 ? chanw_avx512_2_1 : chanw_avx512_1_1;
-    chanw_pixels px;
+    chan_pixels px;
     for (size_t slot = begin; slot < end; slot++) {
         float *part = j->ws + slot * j->slot_elems, *dyt = part + d->k * cg * rs;
         memset(part, 0, sizeof(float) * (size_t)(d->k * cg * rs));
@@ -500,19 +545,7 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
                     const float *dyg = j->dy + (b * d->k + g * kg) * pixels + p0;
                     for (int64_t o = 0; o < kg; o++)
                         for (int64_t p = 0; p < np; p++) dyt[p * kg + o] = dyg[o * pixels + p];
-                    int64_t i = p0 / d->ow, jc = p0 % d->ow;
-                    for (int64_t p = 0; p < np; p++) {
-                        int64_t ih = i * d->stride_h - d->pad_h, iw = jc * d->stride_w - d->pad_w;
-                        px.base[p] = ih * d->w + iw;
-                        px.ih[p] = (int32_t)ih;
-                        px.iw[p] = (int32_t)iw;
-                        px.inside[p] = ih >= 0 && ih + (d->r - 1) * d->dil_h < d->h && iw >= 0 &&
-                                       iw + (d->s - 1) * d->dil_w < d->w;
-                        if (++jc == d->ow) {
-                            jc = 0;
-                            i++;
-                        }
-                    }
+                    chan_pixels_at(d, p0, np, np, &px);
                     for (int64_t ci = 0; ci < cg; ci++) {
                         const float *plane = j->x + (b * d->c + g * cg + ci) * hw;
                         float *pc = part + ((g * cg + ci) * rs) * kg;
@@ -526,17 +559,9 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
     }
 }
 
-typedef struct {
-    const ag_conv2d_desc *d;
-    const float *ws;
-    size_t slot_elems;
-    int slots;
-    float *dw;
-} chanw_sum_job;
-
 /* dw[g·kg + o, ci, t] = Σ_slots partial[g, ci, t, o], slots in order. */
 static void chanw_sum(void *ctx, size_t begin, size_t end) {
-    const chanw_sum_job *j = ctx;
+    const chanw_job *j = ctx;
     const ag_conv2d_desc *d = j->d;
     int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
     for (size_t e = begin; e < end; e++) {
@@ -693,9 +718,14 @@ static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
     return direct_choice(dt, d) == DIRECT_PLANE && d->c == d->groups;
 }
 
-static size_t planew_slot_elems(const ag_conv2d_desc *d) {
-    int64_t rs = d->r * d->s, taps = (rs + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
-    return (size_t)(d->k * taps * 16);
+static size_t planew_slot_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * planew_taps(d) * 16); }
+
+/* Thread slots a direct weight gradient runs: one per thread, at most one
+ * per image, and as many as `ws_elems` of scratch hold. */
+static int direct_slots(const ag_conv2d_desc *d, size_t ws_elems, size_t slot_elems) {
+    size_t fit = ws_elems / slot_elems, threads = (size_t)ag_num_threads();
+    size_t slots = threads < fit ? threads : fit;
+    return (int)(slots < (size_t)d->n ? slots : (size_t)d->n);
 }
 
 /* A backward-weight slot's scratch: its partial and a turned dy block. */
@@ -719,35 +749,20 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
                                       size_t ws_elems) {
 #if AG_X86
     if (planew_applies(AG_F32, d)) {
-        planew_job job = {.plane = {.d = d, .x = x}, .dy = dy, .ws = ws, .slot_elems = planew_slot_elems(d), .dw = dw};
-        job.plane.vectors = (d->oh * d->ow + 15) / 16;
-        job.plane.blocks = (job.plane.vectors + PLANE_BLOCK - 1) / PLANE_BLOCK;
-        for (int64_t u = 0; u < d->r; u++)
-            for (int64_t v = 0; v < d->s; v++)
-                job.plane.off[u * d->s + v] = (u * d->dil_h - d->pad_h) * d->w + (v * d->dil_w - d->pad_w);
-        size_t fit = ws_elems / job.slot_elems;
-        int threads = ag_num_threads();
-        job.slots = (int)((size_t)threads < fit ? (size_t)threads : fit);
-        if (job.slots > d->n) job.slots = (int)d->n;
+        planew_job job = {.plane = plane_job_for(d, x, NULL, NULL), .dy = dy, .ws = ws,
+                          .slot_elems = planew_slot_elems(d), .dw = dw};
+        job.slots = direct_slots(d, ws_elems, job.slot_elems);
         ag_parallel_for((size_t)job.slots, 1, planew_slots, &job);
         ag_parallel_for((size_t)(d->k * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);
         return;
     }
-    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d)};
-    int64_t kg = d->k / d->groups, rs = d->r * d->s;
+    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw};
+    int64_t kg = d->k / d->groups;
     job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;
-    size_t fit = ws_elems / job.slot_elems;
-    int threads = ag_num_threads();
-    job.slots = (int)((size_t)threads < fit ? (size_t)threads : fit);
-    if (job.slots > d->n) job.slots = (int)d->n;
-    for (int64_t t = 0; t < rs; t++) {
-        job.tap_h[t] = (t / d->s) * d->dil_h;
-        job.tap_w[t] = (t % d->s) * d->dil_w;
-        job.tap[t] = job.tap_h[t] * d->w + job.tap_w[t];
-    }
+    job.slots = direct_slots(d, ws_elems, job.slot_elems);
+    chan_taps_init(d, &job.taps);
     ag_parallel_for((size_t)job.slots, 1, chanw_slots, &job);
-    chanw_sum_job sum = {d, ws, job.slot_elems, job.slots, dw};
-    ag_parallel_for((size_t)(d->k * (d->c / d->groups) * rs), AG_GRAIN_CHEAP, chanw_sum, &sum);
+    ag_parallel_for((size_t)(d->k * (d->c / d->groups) * d->r * d->s), AG_GRAIN_CHEAP, chanw_sum, &job);
 #else
     (void)d; (void)x; (void)dy; (void)dw; (void)ws; (void)ws_elems;
 #endif
@@ -774,19 +789,14 @@ void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const flo
         job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;
         job.pb = job.kv == 4 ? 6 : job.kv == 2 ? 12 : 24;
         job.blocks = (d->oh * d->ow + job.pb - 1) / job.pb;
-        for (int64_t t = 0; t < rs; t++) job.tap[t] = (t / d->s) * d->dil_h * d->w + (t % d->s) * d->dil_w;
+        chan_taps_init(d, &job.taps);
         size_t items = (size_t)(d->n * d->groups * (kg / (16 * job.kv)) * job.blocks);
         size_t per_item = (size_t)(16 * job.kv * job.pb * cg * rs) + 1;
         ag_parallel_for(items, AG_GRAIN_COSTLY * 16 / per_item + 1, chan_items, &job);
         return;
     }
     if (kind == DIRECT_PLANE) {
-        plane_job job = {.d = d, .x = x, .w = w, .y = y};
-        job.vectors = (d->oh * d->ow + 15) / 16;
-        job.blocks = (job.vectors + PLANE_BLOCK - 1) / PLANE_BLOCK;
-        for (int64_t u = 0; u < d->r; u++)
-            for (int64_t v = 0; v < d->s; v++)
-                job.off[u * d->s + v] = (u * d->dil_h - d->pad_h) * d->w + (v * d->dil_w - d->pad_w);
+        plane_job job = plane_job_for(d, x, w, y);
         size_t per_item = (size_t)(flops_per_pixel * 16 * PLANE_BLOCK) + 1;
         ag_parallel_for((size_t)(d->n * job.blocks), AG_GRAIN_COSTLY * 16 / per_item + 1, plane_items, &job);
         return;

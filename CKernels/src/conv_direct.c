@@ -13,7 +13,8 @@
  *
  * The channel kernel, for any stride with few input channels and 16·m
  * output channels per group (AVX-512): vectors over output channels, in
- * the forward pass and backward-weight. Other cases take im2col. */
+ * the forward pass and backward-weight (the latter for the plane kernel's
+ * convolutions with 16·m output channels too). Other cases take im2col. */
 #include <string.h>
 #include "conv_direct.h"
 
@@ -512,16 +513,34 @@ typedef struct {
             _Pragma("unroll") for (int kv = 0; kv < KV; kv++) _mm512_storeu_ps(part + t * kg + 16 * kv, acc[kv][t]); \
     }
 
-/* 24 accumulators, and one tap at a time for what is left of the taps. */
+/* Up to 24 accumulators; narrower tap blocks for what is left of the
+ * taps (3×3 kernels take 6 + 3 or one block of 9). */
 CHANW_AVX512(4, 6)
-CHANW_AVX512(2, 12)
-CHANW_AVX512(1, 12)
+CHANW_AVX512(4, 3)
 CHANW_AVX512(4, 1)
+CHANW_AVX512(2, 12)
+CHANW_AVX512(2, 9)
+CHANW_AVX512(2, 3)
 CHANW_AVX512(2, 1)
+CHANW_AVX512(1, 12)
+CHANW_AVX512(1, 9)
+CHANW_AVX512(1, 3)
 CHANW_AVX512(1, 1)
 
 typedef void (*chanw_fn)(const chanw_job *, const float *, const float *, int64_t, const chan_pixels *, int64_t,
                          int64_t, float *);
+
+/* Each channel-vector count's tap blocks, widest first, down to one tap. */
+typedef struct {
+    int taps;
+    chanw_fn fn;
+} chanw_block;
+
+static const chanw_block chanw_blocks[3][4] = {
+    {{6, chanw_avx512_4_6}, {3, chanw_avx512_4_3}, {1, chanw_avx512_4_1}},
+    {{12, chanw_avx512_2_12}, {9, chanw_avx512_2_9}, {3, chanw_avx512_2_3}, {1, chanw_avx512_2_1}},
+    {{12, chanw_avx512_1_12}, {9, chanw_avx512_1_9}, {3, chanw_avx512_1_3}, {1, chanw_avx512_1_1}},
+};
 
 /* Slots [begin, end): each sums its share of the images into its partial. */
 static void chanw_slots(void *ctx, size_t begin, size_t end) {
@@ -529,9 +548,7 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
     const ag_conv2d_desc *d = j->d;
     const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s, hw = d->h * d->w;
     const int64_t pixels = d->oh * d->ow;
-    const int tb = j->kv == 4 ? 6 : 12;
-    chanw_fn step = j->kv == 4 ? chanw_avx512_4_6 : j->kv == 2 ? chanw_avx512_2_12 : chanw_avx512_1_12;
-    chanw_fn tail = j->kv == 4 ? chanw_avx512_4_1 : j->kv == 2 ? chanw_avx512_2_1 : chanw_avx512_1_1;
+    const chanw_block *blocks = chanw_blocks[j->kv == 4 ? 0 : j->kv == 2 ? 1 : 2];
     chan_pixels px;
     for (size_t slot = begin; slot < end; slot++) {
         float *part = j->ws + slot * j->slot_elems, *dyt = part + d->k * cg * rs;
@@ -549,11 +566,11 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
                     for (int64_t ci = 0; ci < cg; ci++) {
                         const float *plane = j->x + (b * d->c + g * cg + ci) * hw;
                         float *pc = part + ((g * cg + ci) * rs) * kg;
-                        for (int64_t o = 0; o < kg; o += 16 * j->kv) {
-                            int64_t t = 0;
-                            for (; t + tb <= rs; t += tb) step(j, plane, dyt + o, kg, &px, np, t, pc + t * kg + o);
-                            for (; t < rs; t++) tail(j, plane, dyt + o, kg, &px, np, t, pc + t * kg + o);
-                        }
+                        for (int64_t o = 0; o < kg; o += 16 * j->kv)
+                            for (int64_t t = 0, tb = 0; t < rs; t += blocks[tb].taps) {
+                                while (t + blocks[tb].taps > rs) tb++;
+                                blocks[tb].fn(j, plane, dyt + o, kg, &px, np, t, pc + t * kg + o);
+                            }
                     }
                 }
     }
@@ -718,6 +735,17 @@ static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
     return direct_choice(dt, d) == DIRECT_PLANE && d->c == d->groups;
 }
 
+/* Whether backward-weight runs on the channel kernel's layout: where the
+ * forward pass does, and for the plane kernel's convolutions with 16·m
+ * output channels per group whose weight gradient stays in L2 (each
+ * block of pixels sweeps a thread's whole partial). */
+static int chanw_applies(ag_dtype dt, const ag_conv2d_desc *d) {
+    direct_kind kind = direct_choice(dt, d);
+    return kind == DIRECT_CHANNELS ||
+           (kind == DIRECT_PLANE && (d->k / d->groups) % 16 == 0 && d->r * d->s <= AG_CONV_CHAN_MAX_TAPS &&
+            d->k * (d->c / d->groups) * d->r * d->s <= AG_CONV_CHANW_MAX_WEIGHTS);
+}
+
 static size_t planew_slot_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * planew_taps(d) * 16); }
 
 /* Thread slots a direct weight gradient runs: one per thread, at most one
@@ -737,7 +765,7 @@ size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, i
 #if AG_X86
     int slots = threads < 1 ? 1 : (int64_t)threads < d->n ? threads : (int)d->n;
     if (planew_applies(dt, d)) return (size_t)slots * planew_slot_elems(d);
-    if (direct_choice(dt, d) != DIRECT_CHANNELS) return 0;
+    if (!chanw_applies(dt, d)) return 0;
     return (size_t)slots * chanw_slot_elems(d);
 #else
     (void)dt; (void)d; (void)threads;

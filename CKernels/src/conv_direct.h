@@ -32,6 +32,11 @@
 #define AG_CONV_CHAN_MAX_CHANNELS 16
 #endif
 #define AG_CONV_CHAN_MAX_TAPS 256
+/* Its weight gradient runs for the plane kernel's convolutions too, with
+ * up to this many weights (a thread's partial, 1 MiB, stays in L2). */
+#ifndef AG_CONV_CHANW_MAX_WEIGHTS
+#define AG_CONV_CHANW_MAX_WEIGHTS (1 << 18)
+#endif
 
 /** Whether ag_conv2d_direct_forward handles this convolution at the active level. */
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d);
@@ -46,7 +51,8 @@ size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
  * Elements of scratch ag_conv2d_direct_backward_weight needs on `threads`
  * threads (one partial per thread), or 0 where it does not run: it runs
  * where the forward pass takes the channel kernel, or the plane kernel
- * with one input channel per group (depthwise).
+ * with one input channel per group (depthwise) or with 16·m output
+ * channels per group and at most AG_CONV_CHANW_MAX_WEIGHTS weights.
  */
 size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 

@@ -157,7 +157,9 @@ struct ConvolutionTests {
     /// channels per group the channel kernel (AVX-512, any stride),
     /// "same"-size ones with more channels the
     /// plane kernel (AVX-512; their input gradient too, as the convolution
-    /// with the kernel turned over), the rest im2col and a GEMM: every
+    /// with the kernel turned over, and with 16·m output channels their
+    /// weight gradient on the channel kernel's layout, in every width of
+    /// tap block), the rest im2col and a GEMM: every
     /// level agrees with the float64 reference, wide rows, vectors that
     /// span rows, channel tails and the padding's edges included.
     @Test(arguments: [ConvCase(n: 2, c: 3, h: 9, w: 37, k: 11, r: 3, s: 5, padding: [1, 2]),
@@ -173,7 +175,13 @@ struct ConvolutionTests {
                       ConvCase(n: 2, c: 3, h: 29, w: 31, k: 64, r: 11, s: 11, stride: 4, padding: 2),
                       ConvCase(n: 1, c: 4, h: 9, w: 11, k: 32, r: 3, s: 2, stride: [2, 1], padding: [1, 0],
                                dilation: [1, 2]),
-                      ConvCase(n: 1, c: 8, h: 7, w: 7, k: 32, r: 3, s: 3, stride: 2, padding: 1, groups: 2)])
+                      ConvCase(n: 1, c: 8, h: 7, w: 7, k: 32, r: 3, s: 3, stride: 2, padding: 1, groups: 2),
+                      ConvCase(n: 2, c: 16, h: 9, w: 19, k: 64, r: 3, s: 3, padding: .same),
+                      ConvCase(n: 1, c: 16, h: 8, w: 7, k: 64, r: 5, s: 5, padding: 2),
+                      ConvCase(n: 3, c: 48, h: 5, w: 6, k: 96, r: 3, s: 3, padding: 1, groups: 3),
+                      ConvCase(n: 1, c: 16, h: 7, w: 9, k: 32, r: 5, s: 3, padding: .same),
+                      ConvCase(n: 2, c: 16, h: 6, w: 7, k: 16, r: 3, s: 3, padding: 1),
+                      ConvCase(n: 1, c: 16, h: 11, w: 9, k: 16, r: 5, s: 5, padding: .same, dilation: [2, 1])])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)
@@ -222,10 +230,12 @@ struct ConvolutionTests {
     }
 
     /// The direct kernels' weight gradients (float32, AVX-512: the channel
-    /// kernel's, and the plane kernel's for depthwise) sum per-thread
-    /// partials in a fixed order: the same bits on every run.
+    /// kernel's, also run for a plane convolution, and the plane kernel's
+    /// for depthwise) sum per-thread partials in a fixed order: the same
+    /// bits on every run.
     @Test(arguments: [ConvCase(n: 5, c: 3, h: 19, w: 17, k: 32, r: 5, s: 5, stride: 2, padding: 2),
-                      ConvCase(n: 5, c: 16, h: 21, w: 19, k: 32, r: 5, s: 5, padding: .same, groups: 16)])
+                      ConvCase(n: 5, c: 16, h: 21, w: 19, k: 32, r: 5, s: 5, padding: .same, groups: 16),
+                      ConvCase(n: 5, c: 16, h: 13, w: 11, k: 32, r: 3, s: 3, padding: 1)])
     func directWeightGradientsRepeat(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 25, dtype: .float32)
         let expected = cc.reference(x.to(.float64).scalars, w.to(.float64).scalars, g.to(.float64).scalars).dw

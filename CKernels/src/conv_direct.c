@@ -117,6 +117,7 @@ static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : le
  * output channel. */
 
 #define PLANE_BLOCK 24   /* vectors per work item: a multiple of every JV below */
+#define PLANEW_MAX_TAPS 12  /* the weight gradient's widest tap block */
 
 /* KB output channels × JV vectors of the plane from vector q on, of
  * image b and group g, output channels k0.. of the group. `mask[t ·
@@ -168,7 +169,7 @@ typedef struct {
     const float *x, *w;
     float *y;
     int64_t vectors, blocks;  /* of the flattened plane; work items per image */
-    int64_t off[AG_CONV_PLANE_MAX_TAPS];
+    int64_t off[AG_CONV_PLANE_MAX_TAPS + PLANEW_MAX_TAPS];  /* 0 past the kernel's taps */
 } plane_job;
 
 static plane_job plane_job_for(const ag_conv2d_desc *d, const float *x, const float *w, float *y) {
@@ -185,13 +186,13 @@ static int64_t plane_block_end(const plane_job *j, int64_t q0) {
     return q0 + PLANE_BLOCK < j->vectors ? q0 + PLANE_BLOCK : j->vectors;
 }
 
-/* Tap t's mask for each vector of the block from q0: lanes whose output
- * pixel exists and whose tap lands inside the input. */
-static void plane_masks(const plane_job *j, int64_t q0, __mmask16 *mask) {
+/* Tap t's mask for each of `count` vectors from q0, at mask[t · stride +
+ * jv]: lanes whose output pixel exists and whose tap lands inside the input. */
+static void plane_masks(const plane_job *j, int64_t q0, int64_t count, int64_t stride, __mmask16 *mask) {
     const ag_conv2d_desc *d = j->d;
     int64_t rs = d->r * d->s, pixels = d->oh * d->ow;
-    memset(mask, 0, sizeof(__mmask16) * (size_t)(rs * PLANE_BLOCK));
-    for (int64_t jv = 0; jv < PLANE_BLOCK; jv++)
+    for (int64_t t = 0; t < rs; t++) memset(mask + t * stride, 0, sizeof(__mmask16) * (size_t)count);
+    for (int64_t jv = 0; jv < count; jv++)
         for (int l = 0; l < 16; l++) {
             int64_t p = 16 * (q0 + jv) + l;
             if (p >= pixels) return;
@@ -201,7 +202,7 @@ static void plane_masks(const plane_job *j, int64_t q0, __mmask16 *mask) {
                 if (ih < 0 || ih >= d->h) continue;
                 for (int64_t v = 0; v < d->s; v++) {
                     int64_t iw = jcol - d->pad_w + v * d->dil_w;
-                    if (iw >= 0 && iw < d->w) mask[(u * d->s + v) * PLANE_BLOCK + jv] |= (__mmask16)(1u << l);
+                    if (iw >= 0 && iw < d->w) mask[(u * d->s + v) * stride + jv] |= (__mmask16)(1u << l);
                 }
             }
         }
@@ -215,7 +216,7 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     for (size_t item = begin; item < end; item++) {
         int64_t b = (int64_t)item / j->blocks, q0 = ((int64_t)item % j->blocks) * PLANE_BLOCK;
         int64_t q1 = plane_block_end(j, q0);
-        plane_masks(j, q0, mask);
+        plane_masks(j, q0, PLANE_BLOCK, PLANE_BLOCK, mask);
         for (int64_t g = 0; g < d->groups; g++)
             for (int64_t k = 0; k < kg;) {
                 int kb = block_width(kg - k);
@@ -234,21 +235,17 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
-/* ---- The plane kernel's weight gradient, one input channel per group ----
+/* ---- The plane kernel's weight gradient, for few channels ----
  *
- * dw[o, 0, t] = Σ_images Σ_p dy[o, p] · x[g, p + off(t)] (masked as in the
- * forward pass) for depthwise convolutions: each step runs a work item's
- * vectors of the plane for one output channel with nine taps' vector
- * accumulators, which stay vectors in the slot's partial ([o][t][16])
- * across items; the lanes and slots are summed once at the end, in a
- * fixed order. */
-
-#define PLANEW_TAPS 9
-
-/* A kernel's taps rounded up to whole steps: each output channel's share of a slot's partial is this many vectors. */
-static int64_t planew_taps(const ag_conv2d_desc *d) {
-    return (d->r * d->s + PLANEW_TAPS - 1) / PLANEW_TAPS * PLANEW_TAPS;
-}
+ * dw[o, ci, t] = Σ_images Σ_p dy[o, p] · x[ci, p + off(t)] (masked as in
+ * the forward pass) for "same"-size convolutions with few channels per
+ * group, where im2col's product is thin (depthwise, a network's first
+ * layer): each step runs a block of the plane's vectors for KB output
+ * channels × TB taps of one input channel, loading each dy vector once
+ * for TB taps and each input vector once for KB channels. The vector
+ * accumulators stay vectors in the slot's partial ([o][ci][t][16]) across
+ * images; the lanes and slots are summed once at the end, in a fixed
+ * order. The masks are computed once per call, for the whole plane. */
 
 typedef struct {
     plane_job plane;
@@ -256,62 +253,93 @@ typedef struct {
     float *ws;
     size_t slot_elems;
     int slots;
+    const __mmask16 *mask;  /* tap t's mask of vector q at [t · vectors + q]; none past the last tap */
     float *dw;
 } planew_job;
 
-AG_AVX512 static void planew_avx512(const planew_job *j, int64_t b, int64_t g, int64_t o, int64_t q0, int64_t q1,
-                                    const __mmask16 *mask, int64_t t0, float *part) {
-    const ag_conv2d_desc *d = j->plane.d;
-    const int64_t kg = d->k / d->groups, rs = d->r * d->s, pixels = d->oh * d->ow;
-    __m512 acc[PLANEW_TAPS];
-    _Pragma("unroll") for (int t = 0; t < PLANEW_TAPS; t++) acc[t] = _mm512_loadu_ps(part + 16 * t);
-    uintptr_t xp = (uintptr_t)(j->plane.x + (b * d->c + g) * d->h * d->w);
-    const float *dyp = j->dy + (b * d->k + g * kg + o) * pixels;
-    for (int64_t q = q0; q < q1; q++) {
-        int64_t left = pixels - 16 * q;
-        __m512 dv = _mm512_maskz_loadu_ps((__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1), dyp + 16 * q);
-        _Pragma("unroll") for (int t = 0; t < PLANEW_TAPS; t++) {
-            if (t0 + t >= rs) break;
-            /* Addresses as integers: a tap's offset may point before the plane (its lanes are masked). */
-            uintptr_t at = xp + (uintptr_t)((16 * q + j->plane.off[t0 + t]) * 4);
-            __m512 xv = _mm512_maskz_loadu_ps(mask[(t0 + t) * PLANE_BLOCK + (q - q0)], (const float *)at);
-            acc[t] = _mm512_fmadd_ps(dv, xv, acc[t]);
-        }
+/* part[(kk · cg · rs + t) · 16 + lane] += Σ_q dy(o + kk, q) · x(q, t0 + t) for
+ * kk < KB, t < TB and t0 + t < rs (part at channel o, tap t0). */
+#define PLANEW_AVX512(KB, TB)                                                                                  \
+    AG_AVX512 static void planew_avx512_##KB##_##TB(const planew_job *j, int64_t b, int64_t g, int64_t ci,     \
+                                                    int64_t o, int64_t q0, int64_t q1, int64_t t0,             \
+                                                    float *part) {                                             \
+        const ag_conv2d_desc *d = j->plane.d;                                                                   \
+        const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s, pixels = d->oh * d->ow; \
+        const int64_t stride = cg * rs * 16;  /* from one output channel's partial to the next */              \
+        __m512 acc[KB][TB];                                                                                     \
+        _Pragma("unroll") for (int kk = 0; kk < KB; kk++)                                                      \
+            _Pragma("unroll") for (int t = 0; t < TB; t++)                                                     \
+                acc[kk][t] = t0 + t < rs ? _mm512_loadu_ps(part + kk * stride + 16 * t) : _mm512_setzero_ps(); \
+        uintptr_t xp = (uintptr_t)(j->plane.x + (b * d->c + g * cg + ci) * d->h * d->w);                      \
+        const float *dyp = j->dy + (b * d->k + g * kg + o) * pixels;                                           \
+        for (int64_t q = q0; q < q1; q++) {                                                                     \
+            int64_t left = pixels - 16 * q;                                                                     \
+            __mmask16 live = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);                              \
+            __m512 dv[KB];                                                                                      \
+            _Pragma("unroll") for (int kk = 0; kk < KB; kk++)                                                  \
+                dv[kk] = _mm512_maskz_loadu_ps(live, dyp + kk * pixels + 16 * q);                               \
+            /* Taps past the kernel's have offset 0 and empty masks: they add zeros, without a branch. */    \
+            _Pragma("unroll") for (int t = 0; t < TB; t++) {                                                   \
+                /* Addresses as integers: a tap's offset may point before the plane (its lanes are masked). */ \
+                uintptr_t at = xp + (uintptr_t)((16 * q + j->plane.off[t0 + t]) * 4);                          \
+                __m512 xv = _mm512_maskz_loadu_ps(j->mask[(t0 + t) * j->plane.vectors + q], (const float *)at); \
+                _Pragma("unroll") for (int kk = 0; kk < KB; kk++) acc[kk][t] = _mm512_fmadd_ps(dv[kk], xv, acc[kk][t]); \
+            }                                                                                                   \
+        }                                                                                                       \
+        _Pragma("unroll") for (int kk = 0; kk < KB; kk++)                                                      \
+            _Pragma("unroll") for (int t = 0; t < TB; t++)                                                     \
+                if (t0 + t < rs) _mm512_storeu_ps(part + kk * stride + 16 * t, acc[kk][t]);                    \
     }
-    _Pragma("unroll") for (int t = 0; t < PLANEW_TAPS; t++) _mm512_storeu_ps(part + 16 * t, acc[t]);
+
+/* At most 24 accumulators: 6 channels × 4 taps, 4 × 6, 2 × 12, 1 × 9. */
+PLANEW_AVX512(6, 4)
+PLANEW_AVX512(4, 6)
+PLANEW_AVX512(2, 12)
+PLANEW_AVX512(1, 9)
+
+typedef void (*planew_fn)(const planew_job *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                          float *);
+
+/* The step for what is left of a group's output channels: its width and taps. */
+static planew_fn planew_step(int64_t left, int *kb, int *tb) {
+    if (left >= 6) return *kb = 6, *tb = 4, planew_avx512_6_4;
+    if (left >= 4) return *kb = 4, *tb = 6, planew_avx512_4_6;
+    if (left >= 2) return *kb = 2, *tb = 12, planew_avx512_2_12;
+    return *kb = 1, *tb = 9, planew_avx512_1_9;
 }
 
 static void planew_slots(void *ctx, size_t begin, size_t end) {
     const planew_job *j = ctx;
     const ag_conv2d_desc *d = j->plane.d;
-    const int64_t kg = d->k / d->groups, rs = d->r * d->s, taps = planew_taps(d);
-    __mmask16 mask[AG_CONV_PLANE_MAX_TAPS * PLANE_BLOCK];
+    const int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
     for (size_t slot = begin; slot < end; slot++) {
         float *part = j->ws + slot * j->slot_elems;
         memset(part, 0, sizeof(float) * j->slot_elems);
         int64_t lo = (int64_t)slot * d->n / j->slots, hi = (int64_t)(slot + 1) * d->n / j->slots;
+        /* Image by image: a block's next visit finds it still in L2. */
         for (int64_t b = lo; b < hi; b++)
             for (int64_t blk = 0; blk < j->plane.blocks; blk++) {
                 int64_t q0 = blk * PLANE_BLOCK, q1 = plane_block_end(&j->plane, q0);
-                plane_masks(&j->plane, q0, mask);
                 for (int64_t g = 0; g < d->groups; g++)
-                    for (int64_t o = 0; o < kg; o++)
-                        for (int64_t t0 = 0; t0 < rs; t0 += PLANEW_TAPS)
-                            planew_avx512(j, b, g, o, q0, q1, mask, t0, part + ((g * kg + o) * taps + t0) * 16);
+                    for (int64_t o = 0; o < kg;) {
+                        int kb, tb;
+                        planew_fn step = planew_step(kg - o, &kb, &tb);
+                        for (int64_t ci = 0; ci < cg; ci++)
+                            for (int64_t t0 = 0; t0 < rs; t0 += tb)
+                                step(j, b, g, ci, o, q0, q1, t0, part + (((g * kg + o) * cg + ci) * rs + t0) * 16);
+                        o += kb;
+                    }
             }
     }
 }
 
-/* dw[o, 0, t] = Σ_slots Σ_lanes partial[o, t, lane], in order. */
+/* dw[e] = Σ_slots Σ_lanes partial[e, lane], in order. */
 static void planew_sum(void *ctx, size_t begin, size_t end) {
     const planew_job *j = ctx;
-    const ag_conv2d_desc *d = j->plane.d;
-    const int64_t rs = d->r * d->s, taps = planew_taps(d);
     for (size_t e = begin; e < end; e++) {
-        int64_t o = (int64_t)e / rs, t = (int64_t)e % rs;
         float acc = 0;
         for (int s = 0; s < j->slots; s++) {
-            const float *v = j->ws + (size_t)s * j->slot_elems + (size_t)((o * taps + t) * 16);
+            const float *v = j->ws + (size_t)s * j->slot_elems + e * 16;
             for (int lane = 0; lane < 16; lane++) acc += v[lane];
         }
         j->dw[e] = acc;
@@ -729,10 +757,20 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
 
-/* Whether backward-weight runs on the plane kernel's layout: where the
- * forward pass does, with one input channel per group (depthwise). */
+/* Whether backward-weight runs on the plane kernel's layout: float32 at
+ * AVX-512, "same"-size convolutions of stride 1 with more than one tap and
+ * few output channels per group (depthwise, a first layer), where the
+ * channel kernel's layout does not apply. */
 static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
-    return direct_choice(dt, d) == DIRECT_PLANE && d->c == d->groups;
+#if AG_X86
+    int64_t rs = d->r * d->s;
+    return dt == AG_F32 && ag_isa() >= AG_ISA_AVX512 && d->n > 0 && d->c > 0 && d->k > 0 && d->h > 0 &&
+           d->w > 0 && d->stride_h == 1 && d->stride_w == 1 && d->oh == d->h && d->ow == d->w && rs > 1 &&
+           rs <= AG_CONV_PLANE_MAX_TAPS && d->k / d->groups <= AG_CONV_PLANEW_MAX_OUTPUTS;
+#else
+    (void)dt; (void)d;
+    return 0;
+#endif
 }
 
 /* Whether backward-weight runs on the channel kernel's layout: where the
@@ -746,7 +784,13 @@ static int chanw_applies(ag_dtype dt, const ag_conv2d_desc *d) {
             d->k * (d->c / d->groups) * d->r * d->s <= AG_CONV_CHANW_MAX_WEIGHTS);
 }
 
-static size_t planew_slot_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * planew_taps(d) * 16); }
+static size_t planew_slot_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * (d->c / d->groups) * d->r * d->s * 16); }
+
+/* Floats of scratch the plane's masks take, tap blocks running past the last tap included. */
+static size_t planew_mask_elems(const ag_conv2d_desc *d) {
+    size_t masks = (size_t)((d->r * d->s + PLANEW_MAX_TAPS) * ((d->oh * d->ow + 15) / 16));
+    return (masks * sizeof(uint16_t) + sizeof(float) - 1) / sizeof(float);
+}
 
 /* Thread slots a direct weight gradient runs: one per thread, at most one
  * per image, and as many as `ws_elems` of scratch hold. */
@@ -764,9 +808,9 @@ static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
 size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
 #if AG_X86
     int slots = threads < 1 ? 1 : (int64_t)threads < d->n ? threads : (int)d->n;
-    if (planew_applies(dt, d)) return (size_t)slots * planew_slot_elems(d);
-    if (!chanw_applies(dt, d)) return 0;
-    return (size_t)slots * chanw_slot_elems(d);
+    if (chanw_applies(dt, d)) return (size_t)slots * chanw_slot_elems(d);
+    if (planew_applies(dt, d)) return planew_mask_elems(d) + (size_t)slots * planew_slot_elems(d);
+    return 0;
 #else
     (void)dt; (void)d; (void)threads;
     return 0;
@@ -776,12 +820,16 @@ size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, i
 void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, const float *dy, float *dw, float *ws,
                                       size_t ws_elems) {
 #if AG_X86
-    if (planew_applies(AG_F32, d)) {
-        planew_job job = {.plane = plane_job_for(d, x, NULL, NULL), .dy = dy, .ws = ws,
-                          .slot_elems = planew_slot_elems(d), .dw = dw};
-        job.slots = direct_slots(d, ws_elems, job.slot_elems);
+    if (!chanw_applies(AG_F32, d)) {
+        /* The masks first, then the slots' partials. */
+        size_t mask_elems = planew_mask_elems(d);
+        planew_job job = {.plane = plane_job_for(d, x, NULL, NULL), .dy = dy, .ws = ws + mask_elems,
+                          .slot_elems = planew_slot_elems(d), .mask = (const __mmask16 *)ws, .dw = dw};
+        memset(ws, 0, sizeof(float) * mask_elems);
+        plane_masks(&job.plane, 0, job.plane.vectors, job.plane.vectors, (__mmask16 *)ws);
+        job.slots = direct_slots(d, ws_elems - mask_elems, job.slot_elems);
         ag_parallel_for((size_t)job.slots, 1, planew_slots, &job);
-        ag_parallel_for((size_t)(d->k * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);
+        ag_parallel_for((size_t)(d->k * (d->c / d->groups) * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);
         return;
     }
     chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw};

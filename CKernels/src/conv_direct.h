@@ -25,6 +25,13 @@
 #define AG_CONV_PLANE_MIN_CHANNELS 16
 #endif
 
+/* The plane kernel's weight gradient runs for "same"-size convolutions
+ * with at most this many output channels per group (where im2col's
+ * product is thin), unless the channel kernel's applies. */
+#ifndef AG_CONV_PLANEW_MAX_OUTPUTS
+#define AG_CONV_PLANEW_MAX_OUTPUTS 16
+#endif
+
 /* The channel kernel (AVX-512, output channels per group a multiple of 16)
  * runs for up to this many input channels per group, where im2col's
  * product is thin, and kernels of up to this many taps. */
@@ -50,9 +57,11 @@ size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
 /**
  * Elements of scratch ag_conv2d_direct_backward_weight needs on `threads`
  * threads (one partial per thread), or 0 where it does not run: it runs
- * where the forward pass takes the channel kernel, or the plane kernel
- * with one input channel per group (depthwise) or with 16·m output
- * channels per group and at most AG_CONV_CHANW_MAX_WEIGHTS weights.
+ * where the forward pass takes the channel kernel, and where it takes the
+ * plane kernel with 16·m output channels per group and at most
+ * AG_CONV_CHANW_MAX_WEIGHTS weights (the channel kernel's layout); else
+ * for "same"-size convolutions with at most AG_CONV_PLANEW_MAX_OUTPUTS
+ * output channels per group (the plane's).
  */
 size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 

@@ -159,7 +159,8 @@ struct ConvolutionTests {
     /// plane kernel (AVX-512; their input gradient too, as the convolution
     /// with the kernel turned over, and with 16·m output channels their
     /// weight gradient on the channel kernel's layout, in every width of
-    /// tap block), the rest im2col and a GEMM: every
+    /// tap block); "same"-size ones with few channels their weight
+    /// gradient on the plane, the rest im2col and a GEMM: every
     /// level agrees with the float64 reference, wide rows, vectors that
     /// span rows, channel tails and the padding's edges included.
     @Test(arguments: [ConvCase(n: 2, c: 3, h: 9, w: 37, k: 11, r: 3, s: 5, padding: [1, 2]),
@@ -181,7 +182,9 @@ struct ConvolutionTests {
                       ConvCase(n: 3, c: 48, h: 5, w: 6, k: 96, r: 3, s: 3, padding: 1, groups: 3),
                       ConvCase(n: 1, c: 16, h: 7, w: 9, k: 32, r: 5, s: 3, padding: .same),
                       ConvCase(n: 2, c: 16, h: 6, w: 7, k: 16, r: 3, s: 3, padding: 1),
-                      ConvCase(n: 1, c: 16, h: 11, w: 9, k: 16, r: 5, s: 5, padding: .same, dilation: [2, 1])])
+                      ConvCase(n: 1, c: 16, h: 11, w: 9, k: 16, r: 5, s: 5, padding: .same, dilation: [2, 1]),
+                      ConvCase(n: 3, c: 2, h: 7, w: 11, k: 8, r: 3, s: 3, padding: 1),
+                      ConvCase(n: 2, c: 6, h: 5, w: 9, k: 15, r: 5, s: 3, padding: .same, dilation: [1, 2], groups: 3)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)

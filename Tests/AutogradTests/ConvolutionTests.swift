@@ -154,7 +154,8 @@ struct ConvolutionTests {
 
     /// Float32 convolutions of stride 1 and few channels run the row
     /// kernel (AVX2 or AVX-512), those with few input and 16·m output
-    /// channels per group the channel kernel (AVX-512, any stride),
+    /// channels per group the channel kernel (AVX-512, any stride; blocks
+    /// of pixels of both widths),
     /// "same"-size ones with more channels the
     /// plane kernel (AVX-512; their input gradient too, as the convolution
     /// with the kernel turned over, and with 16·m output channels their
@@ -184,7 +185,10 @@ struct ConvolutionTests {
                       ConvCase(n: 2, c: 16, h: 6, w: 7, k: 16, r: 3, s: 3, padding: 1),
                       ConvCase(n: 1, c: 16, h: 11, w: 9, k: 16, r: 5, s: 5, padding: .same, dilation: [2, 1]),
                       ConvCase(n: 3, c: 2, h: 7, w: 11, k: 8, r: 3, s: 3, padding: 1),
-                      ConvCase(n: 2, c: 6, h: 5, w: 9, k: 15, r: 5, s: 3, padding: .same, dilation: [1, 2], groups: 3)])
+                      ConvCase(n: 2, c: 6, h: 5, w: 9, k: 15, r: 5, s: 3, padding: .same, dilation: [1, 2], groups: 3),
+                      ConvCase(n: 1, c: 3, h: 19, w: 19, k: 16, r: 3, s: 3, stride: 2, padding: 1),
+                      ConvCase(n: 1, c: 2, h: 10, w: 20, k: 32, r: 3, s: 3, stride: 2, padding: 1),
+                      ConvCase(n: 2, c: 3, h: 9, w: 9, k: 64, r: 3, s: 3, stride: 2, padding: 1)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)

@@ -133,19 +133,21 @@ static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : le
         for (int kk = 0; kk < KB; kk++)                                                                       \
             for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_setzero_ps();                               \
         const float *wk = w + (g * kg + k0) * crs;                                                            \
-        for (int64_t ci = 0; ci < cg; ci++) {                                                                \
-            /* Addresses as integers: a tap's offset may point before the plane (its lanes are masked). */    \
-            uintptr_t plane = (uintptr_t)(x + (b * d->c + g * cg + ci) * hw) + (uintptr_t)(16 * q * 4);      \
-            const float *wc = wk + ci * rs;                                                                   \
-            for (int64_t t = 0; t < rs; t++) {                                                                \
-                uintptr_t at = plane + (uintptr_t)(off[t] * 4);                                               \
-                __m512 xv[JV];                                                                                \
-                for (int jv = 0; jv < JV; jv++)                                                               \
-                    xv[jv] = _mm512_maskz_loadu_ps(mask[t * PLANE_BLOCK + jv], (const float *)(at + 64 * jv)); \
-                for (int kk = 0; kk < KB; kk++) {                                                             \
-                    __m512 wv = _mm512_set1_ps(wc[kk * crs + t]);                                             \
-                    for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_fmadd_ps(xv[jv], wv, acc[kk][jv]);   \
-                }                                                                                             \
+        /* Addresses as integers: a tap's offset may point before the plane (its lanes are masked). */        \
+        uintptr_t plane = (uintptr_t)(x + (b * d->c + g * cg) * hw) + (uintptr_t)(16 * q * 4);                \
+        /* One loop over (input channel, tap), so that the accumulators stay in registers. */                 \
+        for (int64_t i = 0, t = 0; i < crs; i++) {                                                            \
+            uintptr_t at = plane + (uintptr_t)(off[t] * 4);                                                   \
+            __m512 xv[JV];                                                                                    \
+            for (int jv = 0; jv < JV; jv++)                                                                   \
+                xv[jv] = _mm512_maskz_loadu_ps(mask[t * PLANE_BLOCK + jv], (const float *)(at + 64 * jv));     \
+            for (int kk = 0; kk < KB; kk++) {                                                                 \
+                __m512 wv = _mm512_set1_ps(wk[kk * crs + i]);                                                 \
+                for (int jv = 0; jv < JV; jv++) acc[kk][jv] = _mm512_fmadd_ps(xv[jv], wv, acc[kk][jv]);       \
+            }                                                                                                 \
+            if (++t == rs) {                                                                                  \
+                t = 0;                                                                                        \
+                plane += (uintptr_t)(hw * 4);                                                                 \
             }                                                                                                 \
         }                                                                                                     \
         const int64_t pixels = d->oh * d->ow;                                                                 \

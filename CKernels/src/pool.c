@@ -111,6 +111,59 @@ maxpool_tap_avx512(const float *plane, int64_t off, int64_t sw, __mmask16 inside
     *pos = _mm512_mask_mov_epi32(*pos, take, at);
 }
 
+/* The larger of a window's next value and its maximum so far, NaN if
+ * either is (max_ps returns its second operand when one is NaN, and on
+ * ties, so the first of equal values stays). */
+AG_AVX512 static inline __attribute__((always_inline)) __m512 maxpool_nanmax_avx512(__m512 value, __m512 best) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q), _mm512_max_ps(value, best), value);
+}
+
+/* Columns of a row's reduced window rows that the separable path holds (on the stack). */
+#define AG_POOL_SEPARABLE_MAX_COLUMNS 2048
+
+/* Outputs [j0, j1) of one output row without positions, separably: the
+ * window's rows reduced column by column into `cols` (−∞ outside the
+ * plane), then each output the maximum of its window's columns of that.
+ * Returns 0, doing nothing, where the columns do not fit. */
+AG_AVX512 static int maxpool_row_values_avx512(const float *plane, const ag_pool2d_desc *d, int64_t rs, int64_t dr,
+                                               int64_t u0, int64_t u1, int64_t j0, int64_t j1, float *y) {
+    const int64_t sw = d->stride_w, w = d->w, c0 = j0 * sw - d->pad_w;
+    /* The columns the windows read, and a vector more for the stride-2 loads' second half. */
+    const int64_t span = (j1 - 1 - j0) * sw + (d->kw - 1) * d->dil_w + 1 + 32;
+    if (span + 16 > AG_POOL_SEPARABLE_MAX_COLUMNS || sw > 2) return 0;  /* whole vectors of columns */
+    float cols[AG_POOL_SEPARABLE_MAX_COLUMNS];
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int64_t e = 0; e < span; e += 16) {
+        /* Lanes whose column lies inside the plane; the others stay −∞. */
+        __m512i c = _mm512_add_epi32(iota, _mm512_set1_epi32((int)(c0 + e)));
+        __mmask16 in = _mm512_cmpge_epi32_mask(c, _mm512_setzero_si512()) &
+                       _mm512_cmplt_epi32_mask(c, _mm512_set1_epi32((int)w));
+        /* Addresses as integers: masked-off lanes may point outside the plane and are not read. */
+        uintptr_t at = (uintptr_t)plane + (uintptr_t)(((rs + u0 * dr) * w + c0 + e) * 4);
+        __m512 best = _mm512_mask_loadu_ps(neg_inf, in, (const float *)at);
+        for (int64_t u = u0 + 1; u < u1; u++) {
+            at += (uintptr_t)(dr * w * 4);
+            best = maxpool_nanmax_avx512(_mm512_mask_loadu_ps(neg_inf, in, (const float *)at), best);
+        }
+        _mm512_storeu_ps(cols + e, best);
+    }
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t j = j0; j < j1; j += 16) {
+        const float *from = cols + (j - j0) * sw;
+        __m512 best = neg_inf;
+        for (int64_t v = 0; v < d->kw; v++) {
+            const float *tap = from + v * d->dil_w;
+            __m512 value = sw == 1 ? _mm512_loadu_ps(tap)
+                                   : _mm512_permutex2var_ps(_mm512_loadu_ps(tap), evens, _mm512_loadu_ps(tap + 16));
+            best = maxpool_nanmax_avx512(value, best);
+        }
+        int64_t n = j1 - j < 16 ? j1 - j : 16;
+        _mm512_mask_storeu_ps(y + j, (__mmask16)((1u << n) - 1), best);
+    }
+    return 1;
+}
+
 /* maxpool_row_f32 on 32 outputs a step, as two vectors of sixteen whose
  * chains of compares and blends interleave (one alone waits on each
  * tap's compare): the taps of sixteen windows loaded (gathered when the
@@ -121,6 +174,7 @@ maxpool_tap_avx512(const float *plane, int64_t off, int64_t sw, __mmask16 inside
  * Positions fit 32 bits: planes are below 2³¹. */
 AG_AVX512 static void maxpool_row_avx512(const float *plane, const ag_pool2d_desc *d, int64_t rs, int64_t dr,
                                          int64_t u0, int64_t u1, int64_t j0, int64_t j1, float *y, int64_t *idx) {
+    if (!idx && maxpool_row_values_avx512(plane, d, rs, dr, u0, u1, j0, j1, y)) return;
     if (d->kw > AG_POOL_ROW_MAX_TAPS) {  /* more columns than the masks below hold */
         maxpool_row_f32(plane, d, rs, dr, u0, u1, j0, j1, y, idx);
         return;

@@ -144,6 +144,39 @@ struct PoolingTests {
         }
     }
 
+    /// Without a gradient the float32 rows keep no positions: AVX-512 takes
+    /// the maximum of the window's rows column by column, then of those
+    /// columns (strides 1 and 2). Every level gives the definition's maxima,
+    /// NaN and −∞ included, for every plain case on narrow and wide planes.
+    @Test(arguments: plainCases, [13, 53])
+    func maximaWithoutPositionsMatchTheDefinition(_ plain: Plain, width: Int) {
+        var p = plain
+        p.w = width
+        var rng = RandomGenerator(seed: 34)
+        var values = Tensor.randn([3, 1, p.h, p.w], dtype: .float64, using: &rng).scalars.map { ($0 * 2).rounded() / 2 }
+        for i in 0..<values.count where i % 37 == 5 { values[i] = .nan }
+        for i in 0..<values.count where i % width < 3 && i % 4 == 0 { values[i] = -.infinity }
+        let x = Tensor(shape: [3, 1, p.h, p.w], scalars: values, dtype: .float32)
+        let xs = x.scalars
+        let (oh, ow, taps, _) = p.windows()
+        var expected: [Double] = []
+        for plane in 0..<3 {
+            for t in taps {
+                let window = t.map { xs[plane * p.h * p.w + $0] }
+                expected.append(window.contains { $0.isNaN } ? .nan : window.max() ?? -.infinity)
+            }
+        }
+        for level in Kernels.ISA.allCases where level <= Kernels.supportedISA {
+            let y = Kernels.withISA(level) {
+                maxPool2d(x, kernelSize: p.k, stride: p.stride, padding: p.padding, dilation: p.dilation,
+                          ceilMode: p.ceilMode)
+            }
+            #expect(y.shape == [3, 1, oh, ow])
+            let same = zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+            #expect(same, "\(level) \(p)")
+        }
+    }
+
     /// Values PyTorch 2.15 gives for x = arange(25) as [1, 1, 5, 5].
     @Test func matchesPyTorchOnEdgeCases() {
         let x = Tensor(shape: [1, 1, 5, 5], scalars: (0..<25).map(Double.init), dtype: .float64)

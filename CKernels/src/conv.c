@@ -266,14 +266,39 @@ void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, cons
  * w[o, ci, r−1−u, s−1−v] within a group), padded by what the forward
  * padding leaves of the kernel's extent. Where the direct plane kernel runs
  * that convolution, backward-data runs it too, on the turned-over kernel
- * in the workspace. */
-static int transposed_plane(ag_dtype dt, const ag_conv2d_desc *d, ag_conv2d_desc *t) {
+ * in the workspace. When dy is smaller than dx (a forward pass that is not
+ * "same"-size), the same sums come from dy set in the top-left corner of
+ * zero planes of dx's size ("embedded"): the padding then only moves to
+ * the bottom and right, and that convolution is "same"-size. */
+typedef struct {
+    ag_conv2d_desc t;   /* the convolution run, on `n` images at a time when embedded */
+    int embedded;
+} transposed;
+
+/* Images per embedded run: their planes of dx's size fit the conv scratch. */
+static int64_t embedded_images(const ag_conv2d_desc *d) {
+    int64_t per = d->k * d->h * d->w, fit = per > 0 ? (int64_t)AG_CONV_WORKSPACE_ELEMS / per : d->n;
+    return fit < 1 ? 1 : fit < d->n ? fit : d->n;
+}
+
+static int transposed_plane(ag_dtype dt, const ag_conv2d_desc *d, transposed *tr) {
     if (d->stride_h != 1 || d->stride_w != 1) return 0;
-    *t = (ag_conv2d_desc){.n = d->n, .c = d->k, .h = d->oh, .w = d->ow, .k = d->c, .r = d->r, .s = d->s,
-                          .oh = d->h, .ow = d->w, .stride_h = 1, .stride_w = 1,
-                          .pad_h = d->dil_h * (d->r - 1) - d->pad_h, .pad_w = d->dil_w * (d->s - 1) - d->pad_w,
-                          .dil_h = d->dil_h, .dil_w = d->dil_w, .groups = d->groups};
-    return ag_conv2d_direct_plane_applies(dt, t);
+    tr->t = (ag_conv2d_desc){.n = d->n, .c = d->k, .h = d->oh, .w = d->ow, .k = d->c, .r = d->r, .s = d->s,
+                             .oh = d->h, .ow = d->w, .stride_h = 1, .stride_w = 1,
+                             .pad_h = d->dil_h * (d->r - 1) - d->pad_h, .pad_w = d->dil_w * (d->s - 1) - d->pad_w,
+                             .dil_h = d->dil_h, .dil_w = d->dil_w, .groups = d->groups};
+    tr->embedded = 0;
+    if (ag_conv2d_direct_plane_applies(dt, &tr->t)) return 1;
+    if (d->oh > d->h || d->ow > d->w || tr->t.pad_h < 0 || tr->t.pad_w < 0) return 0;
+    tr->t.h = d->h;
+    tr->t.w = d->w;
+    tr->t.n = embedded_images(d);
+    tr->embedded = 1;
+    return ag_conv2d_direct_plane_applies(dt, &tr->t);
+}
+
+static size_t transposed_elems(const ag_conv2d_desc *d, const transposed *tr) {
+    return weight_elems(d) + (tr->embedded ? (size_t)(tr->t.n * d->k * d->h * d->w) : 0);
 }
 
 static void turn_over(const ag_conv2d_desc *d, const float *w, float *wt) {
@@ -287,17 +312,49 @@ static void turn_over(const ag_conv2d_desc *d, const float *w, float *wt) {
             }
 }
 
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *dy;
+    float *e;
+} embed_job;
+
+/* Planes [begin, end): dy's plane in the top-left corner of a zero plane of dx's size. */
+static void embed_planes(void *ctx, size_t begin, size_t end) {
+    const embed_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    for (size_t p = begin; p < end; p++) {
+        const float *src = j->dy + p * (size_t)(d->oh * d->ow);
+        float *dst = j->e + p * (size_t)(d->h * d->w);
+        for (int64_t i = 0; i < d->oh; i++) {
+            memcpy(dst + i * d->w, src + i * d->ow, sizeof(float) * (size_t)d->ow);
+            memset(dst + i * d->w + d->ow, 0, sizeof(float) * (size_t)(d->w - d->ow));
+        }
+        memset(dst + d->oh * d->w, 0, sizeof(float) * (size_t)((d->h - d->oh) * d->w));
+    }
+}
+
 size_t ag_conv2d_backward_data_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
-    ag_conv2d_desc t;
-    return transposed_plane(dt, d, &t) ? weight_elems(d) : ag_conv2d_workspace(d, threads);
+    transposed tr;
+    return transposed_plane(dt, d, &tr) ? transposed_elems(d, &tr) : ag_conv2d_workspace(d, threads);
 }
 
 void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *dy, const void *w, void *dx,
                              void *ws, size_t ws_elems) {
-    ag_conv2d_desc t;
-    if (transposed_plane(dt, d, &t) && ws_elems >= weight_elems(d)) {
+    transposed tr;
+    if (transposed_plane(dt, d, &tr) && ws_elems >= transposed_elems(d, &tr)) {
         turn_over(d, w, ws);
-        ag_conv2d_direct_forward(&t, dy, ws, dx, NULL);
+        if (!tr.embedded) {
+            ag_conv2d_direct_forward(&tr.t, dy, ws, dx, NULL);
+            return;
+        }
+        float *e = (float *)ws + weight_elems(d);
+        for (int64_t b0 = 0; b0 < d->n; b0 += tr.t.n) {
+            ag_conv2d_desc t = tr.t;
+            t.n = d->n - b0 < tr.t.n ? d->n - b0 : tr.t.n;
+            embed_job job = {d, (const float *)dy + b0 * d->k * d->oh * d->ow, e};
+            ag_parallel_for((size_t)(t.n * d->k), AG_GRAIN_CHEAP / (size_t)(d->h * d->w) + 1, embed_planes, &job);
+            ag_conv2d_direct_forward(&t, e, ws, (float *)dx + b0 * d->c * d->h * d->w, NULL);
+        }
         return;
     }
     run(dt, d, BACKWARD_DATA, dy, w, dx, ws, ws_elems);

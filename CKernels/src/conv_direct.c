@@ -159,9 +159,11 @@ static int block_width(int64_t left) { return left >= 8 ? 8 : left >= 4 ? 4 : le
         }                                                                                                     \
     }
 
-/* Eight channels by three vectors when the group has them; narrower
+/* Eight channels by three vectors when the group has them, six by four
+ * for six or seven left (one pass over the input, not two); narrower
  * blocks take more vectors so that at least eight FMAs are independent. */
 PLANE_AVX512(8, 3)
+PLANE_AVX512(6, 4)
 PLANE_AVX512(4, 6)
 PLANE_AVX512(2, 8)
 PLANE_AVX512(1, 8)
@@ -215,18 +217,22 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     const ag_conv2d_desc *d = j->d;
     int64_t kg = d->k / d->groups;
     __mmask16 mask[AG_CONV_PLANE_MAX_TAPS * PLANE_BLOCK];
+    int64_t masked = -1;  /* the block whose masks `mask` holds */
     for (size_t item = begin; item < end; item++) {
         int64_t b = (int64_t)item / j->blocks, q0 = ((int64_t)item % j->blocks) * PLANE_BLOCK;
         int64_t q1 = plane_block_end(j, q0);
-        plane_masks(j, q0, PLANE_BLOCK, PLANE_BLOCK, mask);
+        /* The same for every image: a plane of one block computes them once. */
+        if (q0 != masked) plane_masks(j, q0, PLANE_BLOCK, PLANE_BLOCK, mask);
+        masked = q0;
         for (int64_t g = 0; g < d->groups; g++)
             for (int64_t k = 0; k < kg;) {
-                int kb = block_width(kg - k);
-                int jv = kb == 8 ? 3 : kb == 4 ? 6 : 8;
+                int kb = kg - k == 6 || kg - k == 7 ? 6 : block_width(kg - k);
+                int jv = kb == 8 ? 3 : kb == 6 ? 4 : kb == 4 ? 6 : 8;
                 for (int64_t q = q0; q < q1; q += jv) {
                     const __mmask16 *m = mask + (q - q0);
                     switch (kb) {
                     case 8: plane_avx512_8_3(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
+                    case 6: plane_avx512_6_4(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
                     case 4: plane_avx512_4_6(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
                     case 2: plane_avx512_2_8(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;
                     default: plane_avx512_1_8(d, j->x, j->w, j->y, b, g, k, q, m, j->off, q1 - q); break;

@@ -158,7 +158,8 @@ struct ConvolutionTests {
     /// of pixels of both widths),
     /// "same"-size ones with more channels the
     /// plane kernel (AVX-512; their input gradient too, as the convolution
-    /// with the kernel turned over, and with 16·m output channels their
+    /// with the kernel turned over, also for smaller outputs with dy set in
+    /// zero planes of the input's size; and with 16·m output channels their
     /// weight gradient on the channel kernel's layout, in every width of
     /// tap block); "same"-size ones with few channels their weight
     /// gradient on the plane, the rest im2col and a GEMM: every
@@ -188,7 +189,9 @@ struct ConvolutionTests {
                       ConvCase(n: 2, c: 6, h: 5, w: 9, k: 15, r: 5, s: 3, padding: .same, dilation: [1, 2], groups: 3),
                       ConvCase(n: 1, c: 3, h: 19, w: 19, k: 16, r: 3, s: 3, stride: 2, padding: 1),
                       ConvCase(n: 1, c: 2, h: 10, w: 20, k: 32, r: 3, s: 3, stride: 2, padding: 1),
-                      ConvCase(n: 2, c: 3, h: 9, w: 9, k: 64, r: 3, s: 3, stride: 2, padding: 1)])
+                      ConvCase(n: 2, c: 3, h: 9, w: 9, k: 64, r: 3, s: 3, stride: 2, padding: 1),
+                      ConvCase(n: 3, c: 7, h: 9, w: 12, k: 32, r: 3, s: 4, padding: [1, 0], dilation: [1, 2]),
+                      ConvCase(n: 2, c: 12, h: 8, w: 8, k: 32, r: 3, s: 3, groups: 2)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)
@@ -202,6 +205,29 @@ struct ConvolutionTests {
             expectClose(y.scalars, expected.y, tolerance: 1e-4, "\(cc) at \(level)")
             expectClose(dx.scalars, expected.dx, tolerance: 1e-4, "\(cc) at \(level): input gradient")
             expectClose(dw.scalars, expected.dw, tolerance: 1e-4, "\(cc) at \(level): weight gradient")
+        }
+    }
+
+    /// The input gradient of a smaller output through zero planes of the
+    /// input's size, whose scratch holds one image of 1024 channels at a
+    /// time here: every level matches the reference exactly (small
+    /// integers, so that float32 sums of 9,216 terms are exact).
+    @Test func inputGradientInImageRunsIsExact() {
+        let cc = ConvCase(n: 3, c: 2, h: 32, w: 32, k: 1024, r: 3, s: 3)
+        var rng = RandomGenerator(seed: 26)
+        func integers(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Double(rng.next() % 5) - 2 },
+                   dtype: .float32)
+        }
+        let w = integers(cc.weightShape), g = integers([3, 1024, 30, 30])
+        let x = Tensor.zeros(cc.inputShape, dtype: .float32)
+        let expected = cc.reference(x.to(.float64).scalars, w.to(.float64).scalars, g.to(.float64).scalars).dx
+        for level in Kernels.ISA.allCases where level <= Kernels.supportedISA {
+            let dx = Kernels.withISA(level) {
+                conv2dInputGradient(inputShape: cc.inputShape, weight: w, outputGradient: g, stride: 1,
+                                    padding: .explicit(0), groups: 1)
+            }
+            #expect(dx.scalars == expected, "\(level)")
         }
     }
 

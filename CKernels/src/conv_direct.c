@@ -603,6 +603,50 @@ static const chanw_block chanw_blocks[3][4] = {
     {{12, chanw_avx512_1_12}, {9, chanw_avx512_1_9}, {3, chanw_avx512_1_3}, {1, chanw_avx512_1_1}},
 };
 
+/* r[i] ← column i of the 16×16 block whose rows are r[0..15]. */
+AG_AVX512 static inline __attribute__((always_inline)) void transpose16_avx512(__m512 *r) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        __m512d c = _mm512_castps_pd(t[i + 2]), e = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/* dst[p · kg + o] = src[o · stride + p] for p < np, o < kg (a multiple of
+ * 16): dy's block turned to [pixel][channel], 16 × 16 at a time. */
+AG_AVX512 static void chanw_turn_avx512(const float *src, int64_t stride, int64_t kg, int64_t np, float *dst) {
+    for (int64_t p = 0; p < np; p += 16) {
+        int64_t n = np - p < 16 ? np - p : 16;
+        __mmask16 live = (__mmask16)((1u << n) - 1);
+        for (int64_t o = 0; o < kg; o += 16) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(live, src + (o + i) * stride + p);
+            transpose16_avx512(r);
+            for (int64_t i = 0; i < n; i++) _mm512_storeu_ps(dst + (p + i) * kg + o, r[i]);
+        }
+    }
+}
+
 /* Slots [begin, end): each sums its share of the images into its partial. */
 static void chanw_slots(void *ctx, size_t begin, size_t end) {
     const chanw_job *j = ctx;
@@ -620,9 +664,7 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
                 for (int64_t p0 = 0; p0 < pixels; p0 += CHANW_PIXELS) {
                     int64_t np = pixels - p0 < CHANW_PIXELS ? pixels - p0 : CHANW_PIXELS;
                     /* dy's block, turned to [pixel][channel]. */
-                    const float *dyg = j->dy + (b * d->k + g * kg) * pixels + p0;
-                    for (int64_t o = 0; o < kg; o++)
-                        for (int64_t p = 0; p < np; p++) dyt[p * kg + o] = dyg[o * pixels + p];
+                    chanw_turn_avx512(j->dy + (b * d->k + g * kg) * pixels + p0, pixels, kg, np, dyt);
                     chan_pixels_at(d, p0, np, np, &px);
                     for (int64_t ci = 0; ci < cg; ci++) {
                         const float *plane = j->x + (b * d->c + g * cg + ci) * hw;

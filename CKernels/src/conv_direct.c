@@ -243,11 +243,11 @@ static void plane_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
-/* ---- The plane kernel's weight gradient, for few channels ----
+/* ---- The plane kernel's weight gradient, for few output channels ----
  *
  * dw[o, ci, t] = Σ_images Σ_p dy[o, p] · x[ci, p + off(t)] (masked as in
- * the forward pass) for "same"-size convolutions with few channels per
- * group, where im2col's product is thin (depthwise, a network's first
+ * the forward pass) for "same"-size convolutions with few output channels
+ * per group, where im2col's product is thin (depthwise, a network's first
  * layer): each step runs a block of the plane's vectors for KB output
  * channels × TB taps of one input channel, loading each dy vector once
  * for TB taps and each input vector once for KB channels. The vector

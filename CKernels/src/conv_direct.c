@@ -832,20 +832,16 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
 
+#if AG_X86
 /* Whether backward-weight runs on the plane kernel's layout: float32 at
  * AVX-512, "same"-size convolutions of stride 1 with more than one tap and
  * few output channels per group (depthwise, a first layer), where the
  * channel kernel's layout does not apply. */
 static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
-#if AG_X86
     int64_t rs = d->r * d->s;
     return dt == AG_F32 && ag_isa() >= AG_ISA_AVX512 && d->n > 0 && d->c > 0 && d->k > 0 && d->h > 0 &&
            d->w > 0 && d->stride_h == 1 && d->stride_w == 1 && d->oh == d->h && d->ow == d->w && rs > 1 &&
            rs <= AG_CONV_PLANE_MAX_TAPS && d->k / d->groups <= AG_CONV_PLANEW_MAX_OUTPUTS;
-#else
-    (void)dt; (void)d;
-    return 0;
-#endif
 }
 
 /* Whether backward-weight runs on the channel kernel's layout: where the
@@ -879,6 +875,7 @@ static int direct_slots(const ag_conv2d_desc *d, size_t ws_elems, size_t slot_el
 static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
     return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + CHANW_PIXELS * (d->k / d->groups));
 }
+#endif
 
 size_t ag_conv2d_direct_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
 #if AG_X86
@@ -958,6 +955,6 @@ void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const flo
     size_t per_item = (size_t)((kg < 8 ? kg : 8) * d->ow * (d->c / d->groups) * d->r * d->s) + 1;
     ag_parallel_for(items, AG_GRAIN_COSTLY * 16 / per_item + 1, direct_items, &job);
 #else
-    (void)d; (void)x; (void)w; (void)y;
+    (void)d; (void)x; (void)w; (void)y; (void)ws;
 #endif
 }

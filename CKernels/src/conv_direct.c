@@ -809,6 +809,18 @@ static void direct_items(void *ctx, size_t begin, size_t end) {
 /* Which direct kernel runs a convolution at the active level, if any. */
 typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE, DIRECT_CHANNELS } direct_kind;
 
+#if AG_X86
+/* Whether a convolution has the plane kernel's shape at the active level:
+ * float32 at AVX-512, not empty, stride 1, an output the input's size, and
+ * more than one tap, up to what its masks hold. */
+static int plane_shape(ag_dtype dt, const ag_conv2d_desc *d) {
+    int64_t rs = d->r * d->s;
+    return dt == AG_F32 && ag_isa() >= AG_ISA_AVX512 && d->n > 0 && d->c > 0 && d->k > 0 && d->oh > 0 &&
+           d->ow > 0 && d->stride_h == 1 && d->stride_w == 1 && d->oh == d->h && d->ow == d->w && rs > 1 &&
+           rs <= AG_CONV_PLANE_MAX_TAPS;
+}
+#endif
+
 static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 #if AG_X86
     if (dt != AG_F32 || ag_isa() < AG_ISA_AVX2 || d->n <= 0 || d->c <= 0 || d->k <= 0 || d->oh <= 0 || d->ow <= 0)
@@ -819,9 +831,7 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
         d->r * d->s <= AG_CONV_CHAN_MAX_TAPS)
         return DIRECT_CHANNELS;
     if (d->stride_h != 1 || d->stride_w != 1) return DIRECT_NONE;
-    if (ag_isa() >= AG_ISA_AVX512 && same && d->r * d->s > 1 &&
-        d->r * d->s <= AG_CONV_PLANE_MAX_TAPS && d->c >= AG_CONV_PLANE_MIN_CHANNELS)
-        return DIRECT_PLANE;
+    if (plane_shape(dt, d) && d->c >= AG_CONV_PLANE_MIN_CHANNELS) return DIRECT_PLANE;
     if (cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS && d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS)
         return DIRECT_ROWS;
 #else
@@ -833,15 +843,11 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) != DIRECT_NONE; }
 
 #if AG_X86
-/* Whether backward-weight runs on the plane kernel's layout: float32 at
- * AVX-512, "same"-size convolutions of stride 1 with more than one tap and
- * few output channels per group (depthwise, a first layer), where the
- * channel kernel's layout does not apply. */
+/* Whether backward-weight runs on the plane kernel's layout: convolutions
+ * of its shape with few output channels per group (depthwise, a first
+ * layer), where the channel kernel's layout does not apply. */
 static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
-    int64_t rs = d->r * d->s;
-    return dt == AG_F32 && ag_isa() >= AG_ISA_AVX512 && d->n > 0 && d->c > 0 && d->k > 0 && d->h > 0 &&
-           d->w > 0 && d->stride_h == 1 && d->stride_w == 1 && d->oh == d->h && d->ow == d->w && rs > 1 &&
-           rs <= AG_CONV_PLANE_MAX_TAPS && d->k / d->groups <= AG_CONV_PLANEW_MAX_OUTPUTS;
+    return plane_shape(dt, d) && d->k / d->groups <= AG_CONV_PLANEW_MAX_OUTPUTS;
 }
 
 /* Whether backward-weight runs on the channel kernel's layout: where the

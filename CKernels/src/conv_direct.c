@@ -903,8 +903,11 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
         size_t mask_elems = planew_mask_elems(d);
         planew_job job = {.plane = plane_job_for(d, x, NULL, NULL), .dy = dy, .ws = ws + mask_elems,
                           .slot_elems = planew_slot_elems(d), .mask = (const __mmask16 *)ws, .dw = dw};
-        memset(ws, 0, sizeof(float) * mask_elems);
-        plane_masks(&job.plane, 0, job.plane.vectors, job.plane.vectors, (__mmask16 *)ws);
+        __mmask16 *mask = (__mmask16 *)ws;
+        int64_t vectors = job.plane.vectors, rs = d->r * d->s;
+        plane_masks(&job.plane, 0, vectors, vectors, mask);
+        /* The taps a last block runs past the kernel's add nothing. */
+        memset(mask + rs * vectors, 0, sizeof(__mmask16) * (size_t)(PLANEW_MAX_TAPS * vectors));
         job.slots = direct_slots(d, ws_elems - mask_elems, job.slot_elems);
         ag_parallel_for((size_t)job.slots, 1, planew_slots, &job);
         ag_parallel_for((size_t)(d->k * (d->c / d->groups) * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);

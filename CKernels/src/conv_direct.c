@@ -489,6 +489,9 @@ CHAN_AVX512(1, 20, 1)
 
 typedef void (*chan_fn)(const chan_job *, int64_t, int64_t, int64_t, int64_t, int64_t, const chan_pixels *);
 
+/* Channel vectors per step for kg output channels per group (a multiple of 16). */
+static int chan_vectors(int64_t kg) { return kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1; }
+
 /* [channel vectors 4, 2, 1][the wider or narrower block][taps all inside, or checked] */
 static const chan_fn chan_kernels[3][2][2] = {
     {{chan_avx512_4_6_0, chan_avx512_4_6_1}, {chan_avx512_4_5_0, chan_avx512_4_5_1}},
@@ -915,7 +918,7 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
     }
     chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw};
     int64_t kg = d->k / d->groups;
-    job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;
+    job.kv = chan_vectors(kg);
     job.slots = direct_slots(d, ws_elems, job.slot_elems);
     chan_taps_init(d, &job.taps);
     ag_parallel_for((size_t)job.slots, 1, chanw_slots, &job);
@@ -943,7 +946,7 @@ void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const flo
                     for (int64_t t = 0; t < rs; t++)
                         ws[((g * cg + ci) * rs + t) * kg + o] = w[((g * kg + o) * cg + ci) * rs + t];
         chan_job job = {.d = d, .x = x, .wt = ws, .y = y};
-        job.kv = kg % 64 == 0 ? 4 : kg % 32 == 0 ? 2 : 1;
+        job.kv = chan_vectors(kg);
         chan_block(job.kv, d->oh * d->ow, &job.pb, &job.narrow);
         job.blocks = (d->oh * d->ow + job.pb - 1) / job.pb;
         chan_taps_init(d, &job.taps);

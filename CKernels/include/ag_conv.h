@@ -40,16 +40,18 @@ size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads);
 /**
  * The scratch ag_conv2d_forward needs for a convolution of this dtype:
  * where it runs a direct kernel (float32 of stride 1 with few input
- * channels per group at AVX2 and above; at AVX-512 also "same"-size
- * outputs, and any stride with few input and 16·m output channels per
- * group), none or the turned weights, else ag_conv2d_workspace's.
+ * channels per group at AVX2 and above; at AVX-512 also stride 1 with
+ * 32·m output channels per group, "same"-size outputs, and any stride
+ * with few input and 16·m output channels per group), none or the turned
+ * weights (and padded images), else ag_conv2d_workspace's.
  */
 size_t ag_conv2d_forward_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 
 /**
- * The scratch ag_conv2d_backward_data needs: the turned-over kernel where
- * it runs as a direct convolution (float32 "same"-size convolutions of
- * stride 1 at AVX-512), else ag_conv2d_workspace's.
+ * The scratch ag_conv2d_backward_data needs: the turned-over kernel (and
+ * padded or embedded images) where it runs as a direct convolution
+ * (float32 convolutions of stride 1 at AVX-512 whose transposed
+ * convolution the padded or plane kernel runs), else ag_conv2d_workspace's.
  */
 size_t ag_conv2d_backward_data_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 

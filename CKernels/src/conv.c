@@ -78,12 +78,6 @@ static int images_per_thread_pays(const ag_conv2d_desc *d, int threads) {
     return threads >= 2 && d->n >= threads && (d->n % threads == 0 || d->n >= 4 * (int64_t)threads);
 }
 
-/* Scratch elements a call may take for thread slots: 16 MiB of float64
- * (a single slot, one image's column tile and partial, may exceed it). */
-#ifndef AG_CONV_WORKSPACE_ELEMS
-#define AG_CONV_WORKSPACE_ELEMS ((size_t)2 << 20)
-#endif
-
 size_t ag_conv2d_workspace(const ag_conv2d_desc *d, int threads) {
     size_t serial = column_elems(d);
     if (!images_per_thread_pays(d, threads)) return serial;
@@ -264,15 +258,16 @@ void ag_conv2d_forward(ag_dtype dt, const ag_conv2d_desc *d, const void *x, cons
 /* Backward-data of a stride-1 convolution is the convolution of dy with the
  * kernel turned over and its channel axes swapped (w'[ci, o, u, v] =
  * w[o, ci, r−1−u, s−1−v] within a group), padded by what the forward
- * padding leaves of the kernel's extent. Where the direct plane kernel runs
- * that convolution, backward-data runs it too, on the turned-over kernel
- * in the workspace. When dy is smaller than dx (a forward pass that is not
+ * padding leaves of the kernel's extent. Where the padded kernel runs that
+ * convolution, backward-data runs it, turning the kernel over as it lays
+ * out its weights. Where the plane kernel does, backward-data runs it on
+ * the turned-over kernel in the workspace. When dy is smaller than dx (a forward pass that is not
  * "same"-size), the same sums come from dy set in the top-left corner of
  * zero planes of dx's size ("embedded"): the padding then only moves to
  * the bottom and right, and that convolution is "same"-size. */
 typedef struct {
     ag_conv2d_desc t;   /* the convolution run, on `n` images at a time when embedded */
-    int embedded;
+    int padded, embedded;
 } transposed;
 
 /* Images per embedded run: their planes of dx's size fit the conv scratch. */
@@ -281,13 +276,17 @@ static int64_t embedded_images(const ag_conv2d_desc *d) {
     return fit < 1 ? 1 : fit < d->n ? fit : d->n;
 }
 
-static int transposed_plane(ag_dtype dt, const ag_conv2d_desc *d, transposed *tr) {
+static int transposed_direct(ag_dtype dt, const ag_conv2d_desc *d, transposed *tr) {
     if (d->stride_h != 1 || d->stride_w != 1) return 0;
     tr->t = (ag_conv2d_desc){.n = d->n, .c = d->k, .h = d->oh, .w = d->ow, .k = d->c, .r = d->r, .s = d->s,
                              .oh = d->h, .ow = d->w, .stride_h = 1, .stride_w = 1,
                              .pad_h = d->dil_h * (d->r - 1) - d->pad_h, .pad_w = d->dil_w * (d->s - 1) - d->pad_w,
                              .dil_h = d->dil_h, .dil_w = d->dil_w, .groups = d->groups};
-    tr->embedded = 0;
+    tr->padded = tr->embedded = 0;
+    if (tr->t.pad_h >= 0 && tr->t.pad_w >= 0 && ag_conv2d_direct_padded_applies(dt, &tr->t)) {
+        tr->padded = 1;
+        return 1;
+    }
     if (ag_conv2d_direct_plane_applies(dt, &tr->t)) return 1;
     if (d->oh > d->h || d->ow > d->w || tr->t.pad_h < 0 || tr->t.pad_w < 0) return 0;
     tr->t.h = d->h;
@@ -298,6 +297,7 @@ static int transposed_plane(ag_dtype dt, const ag_conv2d_desc *d, transposed *tr
 }
 
 static size_t transposed_elems(const ag_conv2d_desc *d, const transposed *tr) {
+    if (tr->padded) return ag_conv2d_direct_workspace(AG_F32, &tr->t);
     return weight_elems(d) + (tr->embedded ? (size_t)(tr->t.n * d->k * d->h * d->w) : 0);
 }
 
@@ -335,13 +335,17 @@ static void embed_planes(void *ctx, size_t begin, size_t end) {
 
 size_t ag_conv2d_backward_data_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
     transposed tr;
-    return transposed_plane(dt, d, &tr) ? transposed_elems(d, &tr) : ag_conv2d_workspace(d, threads);
+    return transposed_direct(dt, d, &tr) ? transposed_elems(d, &tr) : ag_conv2d_workspace(d, threads);
 }
 
 void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *dy, const void *w, void *dx,
                              void *ws, size_t ws_elems) {
     transposed tr;
-    if (transposed_plane(dt, d, &tr) && ws_elems >= transposed_elems(d, &tr)) {
+    if (transposed_direct(dt, d, &tr) && ws_elems >= transposed_elems(d, &tr)) {
+        if (tr.padded) {
+            ag_conv2d_direct_transposed(&tr.t, dy, w, dx, ws);
+            return;
+        }
         turn_over(d, w, ws);
         if (!tr.embedded) {
             ag_conv2d_direct_forward(&tr.t, dy, ws, dx, NULL);

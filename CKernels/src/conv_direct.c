@@ -1,4 +1,4 @@
-/* Direct 2-D convolution, float32: no column matrix. Three kernels.
+/* Direct 2-D convolution, float32: no column matrix. Four kernels.
  *
  * The row kernel, for few input channels per group: each step holds KB
  * output channels × one vector of output columns in registers and, for
@@ -7,7 +7,12 @@
  * broadcast (oneDNN's direct convolution, on NCHW). Taps that reach into
  * the padding load under a lane mask. AVX2 and AVX-512.
  *
- * The plane kernel, for "same"-size outputs (AVX-512): the same register
+ * The padded kernel, for stride 1 with many input and 32·m output
+ * channels per group (AVX-512): vectors over output channels, on images
+ * copied into zero-padded planes (see below). Backward-data of such a
+ * convolution is one too (conv.c).
+ *
+ * The plane kernel, for other "same"-size outputs (AVX-512): the same register
  * blocking with vectors over the flattened plane (see below). Backward-data
  * of such a convolution is one too (conv.c).
  *
@@ -807,10 +812,210 @@ static void direct_items(void *ctx, size_t begin, size_t end) {
         }
     }
 }
+
+/* ---- The padded kernel: output channels in vectors, over zero-padded rows ----
+ *
+ * For stride-1 convolutions with many input and 32·m output channels per
+ * group (the middle of a network, and the backward-data of such layers):
+ * two vectors of sixteen output channels × up to PADDED_PIXELS pixels of
+ * one output row in registers, each input value broadcast into both
+ * channel vectors (oneDNN's blocked direct convolution). The images are
+ * first copied into zero-padded planes in the workspace, so a tap's
+ * pixels are consecutive floats at one offset from the row's start, with
+ * no per-lane masks (whose mask-register loads cost a tenth of the plane
+ * kernel's time on AMD Zen 4) and no lanes past a row's end. A row is
+ * split into segments of near-equal width (27 = 14 + 13), each a kernel
+ * of its exact width, so no pixel is computed twice. */
+
+#define PADDED_PIXELS 14  /* the widest segment: 28 accumulators, 2 weight vectors, 1 broadcast */
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *xp, *wt;   /* padded planes of the run's images; weights [group][ci][tap][channel] */
+    float *y;               /* the run's first output image */
+    int64_t hp, wp;         /* padded plane's rows and columns */
+    int64_t segs, seg;      /* segments per row and the widest one's width */
+    int64_t at[AG_CONV_CHAN_MAX_TAPS];  /* tap t's offset in the padded plane */
+} padded_job;
+
+/* 32 output channels × PB pixels of a row: `xs` is the padded plane of
+ * input channel 0 at the segment's first tap-(0, 0) pixel, `wk` the
+ * channels' weights of input channel 0, tap 0, `ys` their output. */
+#define PADDED_AVX512(PB)                                                                                       \
+    AG_AVX512 static void padded_avx512_##PB(const padded_job *j, const float *xs, const float *wk, float *ys) {  \
+        const ag_conv2d_desc *d = j->d;                                                                         \
+        const int64_t kg = d->k / d->groups, rs = d->r * d->s, crs = (d->c / d->groups) * rs;                   \
+        const int64_t plane = j->hp * j->wp, pixels = d->oh * d->ow;                                            \
+        __m512 lo[PB], hi[PB];                                                                                  \
+        for (int p = 0; p < PB; p++) lo[p] = hi[p] = _mm512_setzero_ps();                                       \
+        /* One loop over (input channel, tap), so that the accumulators stay in registers. */                   \
+        for (int64_t i = 0, t = 0; i < crs; i++) {                                                              \
+            __m512 w0 = _mm512_loadu_ps(wk + i * kg), w1 = _mm512_loadu_ps(wk + i * kg + 16);                   \
+            const float *px = xs + j->at[t];                                                                    \
+            _Pragma("unroll") for (int p = 0; p < PB; p++) {                                                    \
+                __m512 xv = _mm512_set1_ps(px[p]);                                                              \
+                lo[p] = _mm512_fmadd_ps(w0, xv, lo[p]);                                                         \
+                hi[p] = _mm512_fmadd_ps(w1, xv, hi[p]);                                                         \
+            }                                                                                                   \
+            if (++t == rs) {                                                                                    \
+                t = 0;                                                                                          \
+                xs += plane;                                                                                    \
+            }                                                                                                   \
+        }                                                                                                       \
+        float tmp[2][PB * 16];                                                                                  \
+        for (int p = 0; p < PB; p++) {                                                                          \
+            _mm512_storeu_ps(tmp[0] + 16 * p, lo[p]);                                                           \
+            _mm512_storeu_ps(tmp[1] + 16 * p, hi[p]);                                                           \
+        }                                                                                                       \
+        for (int lane = 0; lane < 32; lane++)                                                                   \
+            for (int p = 0; p < PB; p++) ys[lane * pixels + p] = tmp[lane / 16][16 * p + lane % 16];            \
+    }
+
+PADDED_AVX512(1)
+PADDED_AVX512(2)
+PADDED_AVX512(3)
+PADDED_AVX512(4)
+PADDED_AVX512(5)
+PADDED_AVX512(6)
+PADDED_AVX512(7)
+PADDED_AVX512(8)
+PADDED_AVX512(9)
+PADDED_AVX512(10)
+PADDED_AVX512(11)
+PADDED_AVX512(12)
+PADDED_AVX512(13)
+PADDED_AVX512(14)
+
+typedef void (*padded_fn)(const padded_job *, const float *, const float *, float *);
+
+/* By segment width − 1. */
+static const padded_fn padded_kernels[PADDED_PIXELS] = {
+    padded_avx512_1,  padded_avx512_2,  padded_avx512_3,  padded_avx512_4,  padded_avx512_5,
+    padded_avx512_6,  padded_avx512_7,  padded_avx512_8,  padded_avx512_9,  padded_avx512_10,
+    padded_avx512_11, padded_avx512_12, padded_avx512_13, padded_avx512_14,
+};
+
+/* Work items [begin, end): (image, group, block of 32 channels, row, segment), segments innermost. */
+static void padded_items(void *ctx, size_t begin, size_t end) {
+    const padded_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, kblocks = kg / 32, rs = d->r * d->s;
+    /* The first `wide` segments are `seg` pixels wide, the others one fewer. */
+    int64_t wide = d->ow - (j->seg - 1) * j->segs;
+    for (size_t item = begin; item < end; item++) {
+        int64_t s = (int64_t)item % j->segs, rest = (int64_t)item / j->segs;
+        int64_t i = rest % d->oh, kb = (rest / d->oh) % kblocks, bg = rest / d->oh / kblocks;
+        int64_t g = bg % d->groups, b = bg / d->groups;
+        int64_t j0 = s < wide ? s * j->seg : wide * j->seg + (s - wide) * (j->seg - 1);
+        int64_t width = s < wide ? j->seg : j->seg - 1;
+        const float *xs = j->xp + ((b * d->c + g * cg) * j->hp + i) * j->wp + j0;
+        const float *wk = j->wt + g * cg * rs * kg + kb * 32;
+        float *ys = j->y + ((b * d->k + g * kg + kb * 32) * d->oh + i) * d->ow + j0;
+        padded_kernels[width - 1](j, xs, wk, ys);
+    }
+}
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *x;
+    float *xp;
+    int64_t hp, wp;
+} pad_job;
+
+/* Planes [begin, end): each input plane with pad_h rows and pad_w columns
+ * of zeros before it, and zeros after it up to the padded size (rows and
+ * columns past what any tap reads are left out). */
+static void pad_planes(void *ctx, size_t begin, size_t end) {
+    const pad_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t cols = d->w < j->wp - d->pad_w ? d->w : j->wp - d->pad_w;
+    for (size_t p = begin; p < end; p++) {
+        const float *src = j->x + p * (size_t)(d->h * d->w);
+        float *dst = j->xp + p * (size_t)(j->hp * j->wp);
+        for (int64_t r = 0; r < j->hp; r++) {
+            float *row = dst + r * j->wp;
+            int64_t ih = r - d->pad_h;
+            if (ih < 0 || ih >= d->h) {
+                memset(row, 0, sizeof(float) * (size_t)j->wp);
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)d->pad_w);
+            memcpy(row + d->pad_w, src + ih * d->w, sizeof(float) * (size_t)cols);
+            memset(row + d->pad_w + cols, 0, sizeof(float) * (size_t)(j->wp - d->pad_w - cols));
+        }
+    }
+}
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *w;
+    float *wt;
+    int turned_over;
+} padded_turn_job;
+
+/* Rows [begin, end) of (group, input channel) of the weights as
+ * [group][ci][tap][channel]: from w [K][C/groups][R][S], or for a
+ * backward-data pass from the forward layer's weights, whose channel axes
+ * are swapped and whose taps run backwards. */
+static void padded_turn_rows(void *ctx, size_t begin, size_t end) {
+    const padded_turn_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
+    for (size_t row = begin; row < end; row++) {
+        int64_t g = (int64_t)row / cg, ci = (int64_t)row % cg;
+        float *dst = j->wt + (int64_t)row * rs * kg;
+        for (int64_t t = 0; t < rs; t++)
+            for (int64_t o = 0; o < kg; o++)
+                dst[t * kg + o] = j->turned_over ? j->w[((g * cg + ci) * kg + o) * rs + rs - 1 - t]
+                                                 : j->w[((g * kg + o) * cg + ci) * rs + t];
+    }
+}
+
+/* The padded plane's size: every row and column a tap of an output pixel reads. */
+static void padded_size(const ag_conv2d_desc *d, int64_t *hp, int64_t *wp) {
+    *hp = d->oh + (d->r - 1) * d->dil_h;
+    *wp = d->ow + (d->s - 1) * d->dil_w;
+}
+
+/* Images per run: their padded planes fit the conv scratch. */
+static int64_t padded_images(const ag_conv2d_desc *d) {
+    int64_t hp, wp;
+    padded_size(d, &hp, &wp);
+    int64_t per = d->c * hp * wp, fit = (int64_t)AG_CONV_WORKSPACE_ELEMS / per;
+    return fit < 1 ? 1 : fit < d->n ? fit : d->n;
+}
+
+static size_t padded_elems(const ag_conv2d_desc *d) {
+    int64_t hp, wp;
+    padded_size(d, &hp, &wp);
+    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + padded_images(d) * d->c * hp * wp);
+}
+
+static void padded_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y, float *ws,
+                           int turned_over) {
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
+    padded_turn_job turn = {d, w, ws, turned_over};
+    ag_parallel_for((size_t)(d->groups * cg), AG_GRAIN_CHEAP / (size_t)(rs * kg) + 1, padded_turn_rows, &turn);
+    padded_job job = {.d = d, .wt = ws, .xp = ws + d->k * cg * rs};
+    padded_size(d, &job.hp, &job.wp);
+    job.segs = (d->ow + PADDED_PIXELS - 1) / PADDED_PIXELS;
+    job.seg = (d->ow + job.segs - 1) / job.segs;
+    for (int64_t t = 0; t < rs; t++) job.at[t] = (t / d->s) * d->dil_h * job.wp + (t % d->s) * d->dil_w;
+    int64_t run = padded_images(d);
+    size_t per_item = (size_t)(32 * job.seg * cg * rs) + 1;
+    for (int64_t b0 = 0; b0 < d->n; b0 += run) {
+        int64_t n = d->n - b0 < run ? d->n - b0 : run;
+        pad_job pad = {d, x + b0 * d->c * d->h * d->w, (float *)job.xp, job.hp, job.wp};
+        ag_parallel_for((size_t)(n * d->c), AG_GRAIN_CHEAP / (size_t)(job.hp * job.wp) + 1, pad_planes, &pad);
+        job.y = y + b0 * d->k * d->oh * d->ow;
+        ag_parallel_for((size_t)(n * d->groups * (kg / 32) * d->oh * job.segs), AG_GRAIN_COSTLY * 16 / per_item + 1,
+                        padded_items, &job);
+    }
+}
 #endif
 
 /* Which direct kernel runs a convolution at the active level, if any. */
-typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE, DIRECT_CHANNELS } direct_kind;
+typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE, DIRECT_CHANNELS, DIRECT_PADDED } direct_kind;
 
 #if AG_X86
 /* Whether a convolution has the plane kernel's shape at the active level:
@@ -834,6 +1039,9 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
         d->r * d->s <= AG_CONV_CHAN_MAX_TAPS)
         return DIRECT_CHANNELS;
     if (d->stride_h != 1 || d->stride_w != 1) return DIRECT_NONE;
+    if (ag_isa() >= AG_ISA_AVX512 && kg % 32 == 0 && cg >= AG_CONV_PADDED_MIN_CHANNELS && d->r * d->s > 1 &&
+        d->r * d->s <= AG_CONV_CHAN_MAX_TAPS)
+        return DIRECT_PADDED;
     if (plane_shape(dt, d) && d->c >= AG_CONV_PLANE_MIN_CHANNELS) return DIRECT_PLANE;
     if (cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS && d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS)
         return DIRECT_ROWS;
@@ -854,13 +1062,14 @@ static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
 }
 
 /* Whether backward-weight runs on the channel kernel's layout: where the
- * forward pass does, and for the plane kernel's convolutions with 16·m
+ * forward pass does, and for "same"-size convolutions (the plane or the
+ * padded kernel's) with 16·m
  * output channels per group whose weight gradient stays in L2 (each
  * block of pixels sweeps a thread's whole partial). */
 static int chanw_applies(ag_dtype dt, const ag_conv2d_desc *d) {
     direct_kind kind = direct_choice(dt, d);
     return kind == DIRECT_CHANNELS ||
-           (kind == DIRECT_PLANE && (d->k / d->groups) % 16 == 0 && d->r * d->s <= AG_CONV_CHAN_MAX_TAPS &&
+           ((kind == DIRECT_PLANE || (kind == DIRECT_PADDED && plane_shape(dt, d))) && (d->k / d->groups) % 16 == 0 && d->r * d->s <= AG_CONV_CHAN_MAX_TAPS &&
             d->k * (d->c / d->groups) * d->r * d->s <= AG_CONV_CHANW_MAX_WEIGHTS);
 }
 
@@ -929,7 +1138,23 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
 }
 
 size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d) {
-    return direct_choice(dt, d) == DIRECT_CHANNELS ? (size_t)(d->k * (d->c / d->groups) * d->r * d->s) : 0;
+    switch (direct_choice(dt, d)) {
+    case DIRECT_CHANNELS: return (size_t)(d->k * (d->c / d->groups) * d->r * d->s);
+#if AG_X86
+    case DIRECT_PADDED: return padded_elems(d);
+#endif
+    default: return 0;
+    }
+}
+
+int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) == DIRECT_PADDED; }
+
+void ag_conv2d_direct_transposed(const ag_conv2d_desc *t, const float *dy, const float *w, float *dx, float *ws) {
+#if AG_X86
+    padded_forward(t, dy, w, dx, ws, 1);
+#else
+    (void)t; (void)dy; (void)w; (void)dx; (void)ws;
+#endif
 }
 
 int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) == DIRECT_PLANE; }
@@ -938,6 +1163,10 @@ void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const flo
 #if AG_X86
     int64_t kg = d->k / d->groups, cg = d->c / d->groups, rs = d->r * d->s, flops_per_pixel = d->k * cg * rs;
     direct_kind kind = direct_choice(AG_F32, d);
+    if (kind == DIRECT_PADDED) {
+        padded_forward(d, x, w, y, ws, 0);
+        return;
+    }
     if (kind == DIRECT_CHANNELS) {
         /* The weights as [group][ci][tap][channel]. */
         for (int64_t g = 0; g < d->groups; g++)

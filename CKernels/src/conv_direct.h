@@ -5,6 +5,13 @@
 #include "ag_internal.h"
 #include "../include/ag_conv.h"
 
+/* Scratch elements a call may take for thread slots or staged images:
+ * 16 MiB of float64 (a single slot, one image's column tile and partial,
+ * may exceed it). */
+#ifndef AG_CONV_WORKSPACE_ELEMS
+#define AG_CONV_WORKSPACE_ELEMS ((size_t)2 << 20)
+#endif
+
 /* Input channels per group up to which the direct kernel runs instead of
  * im2col and a GEMM. */
 #ifndef AG_CONV_DIRECT_MAX_CHANNELS
@@ -32,6 +39,12 @@
 #define AG_CONV_PLANEW_MAX_OUTPUTS 16
 #endif
 
+/* The padded kernel (AVX-512, stride 1, output channels per group a
+ * multiple of 32) runs for at least this many input channels per group. */
+#ifndef AG_CONV_PADDED_MIN_CHANNELS
+#define AG_CONV_PADDED_MIN_CHANNELS 16
+#endif
+
 /* The channel kernel (AVX-512, output channels per group a multiple of 16)
  * runs for up to this many input channels per group, where im2col's
  * product is thin, and kernels of up to this many taps. */
@@ -45,13 +58,28 @@
 #define AG_CONV_CHANW_MAX_WEIGHTS (1 << 18)
 #endif
 
+/** Whether it runs this convolution with the padded kernel. */
+int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d);
+
+/**
+ * dx = the backward-data pass of a stride-1 convolution, run as `t`, the
+ * convolution of dy with the turned-over kernel (conv.c), on the padded
+ * kernel: `w` is the forward layer's weights, `ws` holds
+ * ag_conv2d_direct_workspace(t)'s elements.
+ */
+void ag_conv2d_direct_transposed(const ag_conv2d_desc *t, const float *dy, const float *w, float *dx, float *ws);
+
 /** Whether ag_conv2d_direct_forward handles this convolution at the active level. */
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d);
 
 /** Whether it runs this convolution with the plane kernel. */
 int ag_conv2d_direct_plane_applies(ag_dtype dt, const ag_conv2d_desc *d);
 
-/** Elements of scratch ag_conv2d_direct_forward needs: the turned weights of the channel kernel, else none. */
+/**
+ * Elements of scratch ag_conv2d_direct_forward needs: the turned weights of
+ * the channel kernel; those and a run of padded images for the padded
+ * kernel; else none.
+ */
 size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
 
 /**

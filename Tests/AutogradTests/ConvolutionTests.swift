@@ -156,7 +156,10 @@ struct ConvolutionTests {
     /// kernel (AVX2 or AVX-512), those with few input and 16·m output
     /// channels per group the channel kernel (AVX-512, any stride; blocks
     /// of pixels of both widths),
-    /// "same"-size ones with more channels the
+    /// stride-1 ones with at least 16 input and 32·m output channels per
+    /// group the padded kernel (AVX-512; their input gradient too, as the
+    /// convolution with the kernel turned over; rows in segments of every
+    /// width up to 14), "same"-size ones with more channels the
     /// plane kernel (AVX-512; their input gradient too, as the convolution
     /// with the kernel turned over, also for smaller outputs with dy set in
     /// zero planes of the input's size; and with 16·m output channels their
@@ -191,7 +194,12 @@ struct ConvolutionTests {
                       ConvCase(n: 1, c: 2, h: 10, w: 20, k: 32, r: 3, s: 3, stride: 2, padding: 1),
                       ConvCase(n: 2, c: 3, h: 9, w: 9, k: 64, r: 3, s: 3, stride: 2, padding: 1),
                       ConvCase(n: 3, c: 7, h: 9, w: 12, k: 32, r: 3, s: 4, padding: [1, 0], dilation: [1, 2]),
-                      ConvCase(n: 2, c: 12, h: 8, w: 8, k: 32, r: 3, s: 3, groups: 2)])
+                      ConvCase(n: 2, c: 12, h: 8, w: 8, k: 32, r: 3, s: 3, groups: 2),
+                      ConvCase(n: 2, c: 32, h: 5, w: 27, k: 64, r: 3, s: 3, padding: .same),
+                      ConvCase(n: 1, c: 64, h: 8, w: 17, k: 64, r: 3, s: 5, padding: [2, 1], dilation: [2, 1],
+                               groups: 2),
+                      ConvCase(n: 2, c: 32, h: 7, w: 31, k: 32, r: 2, s: 3),
+                      ConvCase(n: 1, c: 32, h: 3, w: 3, k: 32, r: 3, s: 3)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)

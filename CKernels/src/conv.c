@@ -312,27 +312,6 @@ static void turn_over(const ag_conv2d_desc *d, const float *w, float *wt) {
             }
 }
 
-typedef struct {
-    const ag_conv2d_desc *d;
-    const float *dy;
-    float *e;
-} embed_job;
-
-/* Planes [begin, end): dy's plane in the top-left corner of a zero plane of dx's size. */
-static void embed_planes(void *ctx, size_t begin, size_t end) {
-    const embed_job *j = ctx;
-    const ag_conv2d_desc *d = j->d;
-    for (size_t p = begin; p < end; p++) {
-        const float *src = j->dy + p * (size_t)(d->oh * d->ow);
-        float *dst = j->e + p * (size_t)(d->h * d->w);
-        for (int64_t i = 0; i < d->oh; i++) {
-            memcpy(dst + i * d->w, src + i * d->ow, sizeof(float) * (size_t)d->ow);
-            memset(dst + i * d->w + d->ow, 0, sizeof(float) * (size_t)(d->w - d->ow));
-        }
-        memset(dst + d->oh * d->w, 0, sizeof(float) * (size_t)((d->h - d->oh) * d->w));
-    }
-}
-
 size_t ag_conv2d_backward_data_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads) {
     transposed tr;
     return transposed_direct(dt, d, &tr) ? transposed_elems(d, &tr) : ag_conv2d_workspace(d, threads);
@@ -355,8 +334,10 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
         for (int64_t b0 = 0; b0 < d->n; b0 += tr.t.n) {
             ag_conv2d_desc t = tr.t;
             t.n = d->n - b0 < tr.t.n ? d->n - b0 : tr.t.n;
-            embed_job job = {d, (const float *)dy + b0 * d->k * d->oh * d->ow, e};
-            ag_parallel_for((size_t)(t.n * d->k), AG_GRAIN_CHEAP / (size_t)(d->h * d->w) + 1, embed_planes, &job);
+            /* dy's planes in the top-left corner of zero planes of dx's size. */
+            ag_conv2d_stage_job job = {(const float *)dy + b0 * d->k * d->oh * d->ow, e, d->oh, d->ow, 0, 0, d->h, d->w};
+            ag_parallel_for((size_t)(t.n * d->k), AG_GRAIN_CHEAP / (size_t)(d->h * d->w) + 1, ag_conv2d_stage_planes,
+                            &job);
             ag_conv2d_direct_forward(&t, e, ws, (float *)dx + b0 * d->c * d->h * d->w, NULL);
         }
         return;

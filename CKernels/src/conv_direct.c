@@ -359,6 +359,108 @@ static void planew_sum(void *ctx, size_t begin, size_t end) {
     }
 }
 
+/* r[i] ← column i of the 16×16 block whose rows are r[0..15]. */
+AG_AVX512 static inline __attribute__((always_inline)) void transpose16_avx512(__m512 *r) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        __m512d c = _mm512_castps_pd(t[i + 2]), e = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/* The accumulators of a block of pixels, v[p] the 16 channels of pixel p
+ * < pb, into the NCHW output: channel l's first np pixels at out + l ·
+ * pixels, 16 pixels at a time turned in registers. */
+AG_AVX512 static inline __attribute__((always_inline)) void store_pixels_avx512(const __m512 *v, int pb, int64_t np,
+                                                                               float *out, int64_t pixels) {
+    for (int p0 = 0; p0 < pb && p0 < np; p0 += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; i++) r[i] = p0 + i < pb ? v[p0 + i] : _mm512_setzero_ps();
+        transpose16_avx512(r);
+        int64_t n = np - p0 < 16 ? np - p0 : 16;
+        for (int l = 0; l < 16; l++) _mm512_mask_storeu_ps(out + l * pixels + p0, (__mmask16)LANES(0, n), r[l]);
+    }
+}
+
+/* ---- Staging for the channel and padded kernels ----
+ *
+ * Both read weights as [group][ci][tap][channel]; the padded kernel reads
+ * images copied into zero-padded planes (ag_conv2d_stage_planes), so that
+ * no read needs a lane mask. */
+
+typedef struct {
+    const ag_conv2d_desc *d;
+    const float *w;
+    float *wt;
+    int turned_over;
+} turn_job;
+
+/* Rows [begin, end) of (group, input channel) of the weights as
+ * [group][ci][tap][channel]: from w [K][C/groups][R][S], or for a
+ * backward-data pass from the forward layer's weights, whose channel axes
+ * are swapped and whose taps run backwards. */
+static void turn_rows(void *ctx, size_t begin, size_t end) {
+    const turn_job *j = ctx;
+    const ag_conv2d_desc *d = j->d;
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
+    for (size_t row = begin; row < end; row++) {
+        int64_t g = (int64_t)row / cg, ci = (int64_t)row % cg;
+        float *dst = j->wt + (int64_t)row * rs * kg;
+        for (int64_t t = 0; t < rs; t++)
+            for (int64_t o = 0; o < kg; o++)
+                dst[t * kg + o] = j->turned_over ? j->w[((g * cg + ci) * kg + o) * rs + rs - 1 - t]
+                                                 : j->w[((g * kg + o) * cg + ci) * rs + t];
+    }
+}
+
+/* The padded plane's size: every row and column a tap of an output pixel reads. */
+static void padded_size(const ag_conv2d_desc *d, int64_t *hp, int64_t *wp) {
+    *hp = (d->oh - 1) * d->stride_h + (d->r - 1) * d->dil_h + 1;
+    *wp = (d->ow - 1) * d->stride_w + (d->s - 1) * d->dil_w + 1;
+}
+
+/* Images per run: their padded planes fit the conv scratch. */
+static int64_t padded_images(const ag_conv2d_desc *d) {
+    int64_t hp, wp;
+    padded_size(d, &hp, &wp);
+    int64_t per = d->c * hp * wp, fit = (int64_t)AG_CONV_WORKSPACE_ELEMS / per;
+    return fit < 1 ? 1 : fit < d->n ? fit : d->n;
+}
+
+/* Scratch for a run of padded images. */
+static size_t padded_image_elems(const ag_conv2d_desc *d) {
+    int64_t hp, wp;
+    padded_size(d, &hp, &wp);
+    return (size_t)(padded_images(d) * d->c * hp * wp);
+}
+
+/* The weights as [group][ci][tap][channel] in `wt`, turned over for a backward-data pass. */
+static void turn_weights(const ag_conv2d_desc *d, const float *w, float *wt, int turned_over) {
+    int64_t rows = d->c, per_row = d->r * d->s * (d->k / d->groups);
+    turn_job turn = {d, w, wt, turned_over};
+    ag_parallel_for((size_t)rows, AG_GRAIN_CHEAP / (size_t)per_row + 1, turn_rows, &turn);
+}
+
 /* ---- The channel kernel: vectors over output channels ----
  *
  * For any stride and few input channels per group (a network's first
@@ -372,8 +474,8 @@ static void planew_sum(void *ctx, size_t begin, size_t end) {
  * tap (0, 0) and `taps.at[t]` tap t's offset from it. Blocks whose taps all
  * land inside the input read without checks; the others (touching the
  * padding) test each read. Pixels past `np` repeat the first and are not stored.
- * The accumulators hold [pixel][channel]; they are transposed into the
- * NCHW output through a small buffer. */
+ * The accumulators hold [pixel][channel]; they are turned into the NCHW
+ * output in registers (store_pixels_avx512). */
 
 #define CHAN_PIXELS 24     /* the largest PB below */
 #define CHANW_PIXELS 128   /* pixels per block of turned dy (backward-weight) */
@@ -444,35 +546,32 @@ typedef struct {
         __m512 acc[KV][PB];                                                                                     \
         for (int kv = 0; kv < KV; kv++)                                                                         \
             for (int p = 0; p < PB; p++) acc[kv][p] = _mm512_setzero_ps();                                     \
-        for (int64_t ci = 0; ci < cg; ci++) {                                                                  \
-            const float *plane = j->x + (b * d->c + g * cg + ci) * hw;                                             \
-            const float *wc = j->wt + ((g * cg + ci) * rs) * kg + k0;                                           \
-            for (int64_t t = 0; t < rs; t++) {                                                                  \
-                __m512 wv[KV];                                                                                  \
-                for (int kv = 0; kv < KV; kv++) wv[kv] = _mm512_loadu_ps(wc + t * kg + 16 * kv);               \
-                const int64_t off = j->taps.at[t];                                                              \
-                /* Unrolled, so that the accumulators stay in registers. */                                     \
-                _Pragma("unroll") for (int p = 0; p < PB; p++) {                                               \
-                    __m512 xv;                                                                                  \
-                    if (CHECKED) {                                                                              \
-                        int64_t ih = px->ih[p] + j->taps.h[t], iw = px->iw[p] + j->taps.w[t];                   \
-                        xv = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w ? _mm512_set1_ps(plane[ih * d->w + iw]) \
-                                                                          : _mm512_setzero_ps();                \
-                    } else {                                                                                    \
-                        xv = _mm512_set1_ps(plane[px->base[p] + off]);                                          \
-                    }                                                                                           \
-                    _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][p] = _mm512_fmadd_ps(wv[kv], xv, acc[kv][p]); \
+        const float *plane = j->x + (b * d->c + g * cg) * hw;                                                   \
+        const float *wc = j->wt + g * cg * rs * kg + k0;                                                        \
+        /* One loop over (input channel, tap), so that the accumulators stay in registers. */                   \
+        for (int64_t i = 0, t = 0; i < cg * rs; i++) {                                                          \
+            __m512 wv[KV];                                                                                      \
+            for (int kv = 0; kv < KV; kv++) wv[kv] = _mm512_loadu_ps(wc + i * kg + 16 * kv);                   \
+            const int64_t off = j->taps.at[t];                                                                  \
+            _Pragma("unroll") for (int p = 0; p < PB; p++) {                                                   \
+                __m512 xv;                                                                                      \
+                if (CHECKED) {                                                                                  \
+                    int64_t ih = px->ih[p] + j->taps.h[t], iw = px->iw[p] + j->taps.w[t];                       \
+                    xv = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w ? _mm512_set1_ps(plane[ih * d->w + iw])  \
+                                                                      : _mm512_setzero_ps();                    \
+                } else {                                                                                        \
+                    xv = _mm512_set1_ps(plane[px->base[p] + off]);                                              \
                 }                                                                                               \
+                _Pragma("unroll") for (int kv = 0; kv < KV; kv++) acc[kv][p] = _mm512_fmadd_ps(wv[kv], xv, acc[kv][p]); \
+            }                                                                                                   \
+            if (++t == rs) {                                                                                    \
+                t = 0;                                                                                          \
+                plane += hw;                                                                                    \
             }                                                                                                   \
         }                                                                                                       \
         const int64_t pixels = d->oh * d->ow;                                                                   \
-        for (int kv = 0; kv < KV; kv++) {                                                                       \
-            float tmp[PB * 16];                                                                                 \
-            for (int p = 0; p < PB; p++) _mm512_storeu_ps(tmp + 16 * p, acc[kv][p]);                            \
-            float *out = j->y + (b * d->k + g * kg + k0 + 16 * kv) * pixels + p0;                               \
-            for (int lane = 0; lane < 16; lane++)                                                               \
-                for (int64_t p = 0; p < np; p++) out[lane * pixels + p] = tmp[16 * p + lane];                   \
-        }                                                                                                       \
+        for (int kv = 0; kv < KV; kv++)                                                                         \
+            store_pixels_avx512(acc[kv], PB, np, j->y + (b * d->k + g * kg + k0 + 16 * kv) * pixels + p0, pixels); \
     }
 
 
@@ -527,6 +626,19 @@ static void chan_items(void *ctx, size_t begin, size_t end) {
         int inside = chan_pixels_at(d, p0, np, j->pb, &px);
         fns[!inside](j, b, g, kb * 16 * j->kv, p0, np, &px);
     }
+}
+
+/* y = conv(x, w) on the channel kernel, `wt` the turned weights. */
+static void chan_forward(const ag_conv2d_desc *d, const float *x, const float *wt, float *y) {
+    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
+    chan_job job = {.d = d, .x = x, .wt = wt, .y = y};
+    job.kv = chan_vectors(kg);
+    chan_block(job.kv, d->oh * d->ow, &job.pb, &job.narrow);
+    job.blocks = (d->oh * d->ow + job.pb - 1) / job.pb;
+    chan_taps_init(d, &job.taps);
+    size_t items = (size_t)(d->n * d->groups * (kg / (16 * job.kv)) * job.blocks);
+    size_t per_item = (size_t)(16 * job.kv * job.pb * cg * rs) + 1;
+    ag_parallel_for(items, AG_GRAIN_COSTLY * 16 / per_item + 1, chan_items, &job);
 }
 
 /* ---- The channel kernel's backward-weight ----
@@ -610,35 +722,6 @@ static const chanw_block chanw_blocks[3][4] = {
     {{12, chanw_avx512_2_12}, {9, chanw_avx512_2_9}, {3, chanw_avx512_2_3}, {1, chanw_avx512_2_1}},
     {{12, chanw_avx512_1_12}, {9, chanw_avx512_1_9}, {3, chanw_avx512_1_3}, {1, chanw_avx512_1_1}},
 };
-
-/* r[i] ← column i of the 16×16 block whose rows are r[0..15]. */
-AG_AVX512 static inline __attribute__((always_inline)) void transpose16_avx512(__m512 *r) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
-        __m512d c = _mm512_castps_pd(t[i + 2]), e = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
-    }
-}
 
 /* dst[p · kg + o] = src[o · stride + p] for p < np, o < kg (a multiple of
  * 16): dy's block turned to [pixel][channel], 16 × 16 at a time. */
@@ -862,13 +945,8 @@ typedef struct {
                 xs += plane;                                                                                    \
             }                                                                                                   \
         }                                                                                                       \
-        float tmp[2][PB * 16];                                                                                  \
-        for (int p = 0; p < PB; p++) {                                                                          \
-            _mm512_storeu_ps(tmp[0] + 16 * p, lo[p]);                                                           \
-            _mm512_storeu_ps(tmp[1] + 16 * p, hi[p]);                                                           \
-        }                                                                                                       \
-        for (int lane = 0; lane < 32; lane++)                                                                   \
-            for (int p = 0; p < PB; p++) ys[lane * pixels + p] = tmp[lane / 16][16 * p + lane % 16];            \
+        store_pixels_avx512(lo, PB, PB, ys, pixels);                                                            \
+        store_pixels_avx512(hi, PB, PB, ys + 16 * pixels, pixels);                                              \
     }
 
 PADDED_AVX512(1)
@@ -915,87 +993,10 @@ static void padded_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
-typedef struct {
-    const ag_conv2d_desc *d;
-    const float *x;
-    float *xp;
-    int64_t hp, wp;
-} pad_job;
-
-/* Planes [begin, end): each input plane with pad_h rows and pad_w columns
- * of zeros before it, and zeros after it up to the padded size (rows and
- * columns past what any tap reads are left out). */
-static void pad_planes(void *ctx, size_t begin, size_t end) {
-    const pad_job *j = ctx;
-    const ag_conv2d_desc *d = j->d;
-    int64_t cols = d->w < j->wp - d->pad_w ? d->w : j->wp - d->pad_w;
-    for (size_t p = begin; p < end; p++) {
-        const float *src = j->x + p * (size_t)(d->h * d->w);
-        float *dst = j->xp + p * (size_t)(j->hp * j->wp);
-        for (int64_t r = 0; r < j->hp; r++) {
-            float *row = dst + r * j->wp;
-            int64_t ih = r - d->pad_h;
-            if (ih < 0 || ih >= d->h) {
-                memset(row, 0, sizeof(float) * (size_t)j->wp);
-                continue;
-            }
-            memset(row, 0, sizeof(float) * (size_t)d->pad_w);
-            memcpy(row + d->pad_w, src + ih * d->w, sizeof(float) * (size_t)cols);
-            memset(row + d->pad_w + cols, 0, sizeof(float) * (size_t)(j->wp - d->pad_w - cols));
-        }
-    }
-}
-
-typedef struct {
-    const ag_conv2d_desc *d;
-    const float *w;
-    float *wt;
-    int turned_over;
-} padded_turn_job;
-
-/* Rows [begin, end) of (group, input channel) of the weights as
- * [group][ci][tap][channel]: from w [K][C/groups][R][S], or for a
- * backward-data pass from the forward layer's weights, whose channel axes
- * are swapped and whose taps run backwards. */
-static void padded_turn_rows(void *ctx, size_t begin, size_t end) {
-    const padded_turn_job *j = ctx;
-    const ag_conv2d_desc *d = j->d;
-    int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
-    for (size_t row = begin; row < end; row++) {
-        int64_t g = (int64_t)row / cg, ci = (int64_t)row % cg;
-        float *dst = j->wt + (int64_t)row * rs * kg;
-        for (int64_t t = 0; t < rs; t++)
-            for (int64_t o = 0; o < kg; o++)
-                dst[t * kg + o] = j->turned_over ? j->w[((g * cg + ci) * kg + o) * rs + rs - 1 - t]
-                                                 : j->w[((g * kg + o) * cg + ci) * rs + t];
-    }
-}
-
-/* The padded plane's size: every row and column a tap of an output pixel reads. */
-static void padded_size(const ag_conv2d_desc *d, int64_t *hp, int64_t *wp) {
-    *hp = d->oh + (d->r - 1) * d->dil_h;
-    *wp = d->ow + (d->s - 1) * d->dil_w;
-}
-
-/* Images per run: their padded planes fit the conv scratch. */
-static int64_t padded_images(const ag_conv2d_desc *d) {
-    int64_t hp, wp;
-    padded_size(d, &hp, &wp);
-    int64_t per = d->c * hp * wp, fit = (int64_t)AG_CONV_WORKSPACE_ELEMS / per;
-    return fit < 1 ? 1 : fit < d->n ? fit : d->n;
-}
-
-static size_t padded_elems(const ag_conv2d_desc *d) {
-    int64_t hp, wp;
-    padded_size(d, &hp, &wp);
-    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + padded_images(d) * d->c * hp * wp);
-}
-
 static void padded_forward(const ag_conv2d_desc *d, const float *x, const float *w, float *y, float *ws,
                            int turned_over) {
     int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
-    padded_turn_job turn = {d, w, ws, turned_over};
-    ag_parallel_for((size_t)(d->groups * cg), AG_GRAIN_CHEAP / (size_t)(rs * kg) + 1, padded_turn_rows, &turn);
+    turn_weights(d, w, ws, turned_over);
     padded_job job = {.d = d, .wt = ws, .xp = ws + d->k * cg * rs};
     padded_size(d, &job.hp, &job.wp);
     job.segs = (d->ow + PADDED_PIXELS - 1) / PADDED_PIXELS;
@@ -1005,14 +1006,36 @@ static void padded_forward(const ag_conv2d_desc *d, const float *x, const float 
     size_t per_item = (size_t)(32 * job.seg * cg * rs) + 1;
     for (int64_t b0 = 0; b0 < d->n; b0 += run) {
         int64_t n = d->n - b0 < run ? d->n - b0 : run;
-        pad_job pad = {d, x + b0 * d->c * d->h * d->w, (float *)job.xp, job.hp, job.wp};
-        ag_parallel_for((size_t)(n * d->c), AG_GRAIN_CHEAP / (size_t)(job.hp * job.wp) + 1, pad_planes, &pad);
+        ag_conv2d_stage_job pad = {x + b0 * d->c * d->h * d->w, (float *)job.xp, d->h, d->w, d->pad_h, d->pad_w,
+                                   job.hp, job.wp};
+        ag_parallel_for((size_t)(n * d->c), AG_GRAIN_CHEAP / (size_t)(job.hp * job.wp) + 1, ag_conv2d_stage_planes,
+                        &pad);
         job.y = y + b0 * d->k * d->oh * d->ow;
         ag_parallel_for((size_t)(n * d->groups * (kg / 32) * d->oh * job.segs), AG_GRAIN_COSTLY * 16 / per_item + 1,
                         padded_items, &job);
     }
 }
 #endif
+
+void ag_conv2d_stage_planes(void *ctx, size_t begin, size_t end) {
+    const ag_conv2d_stage_job *j = ctx;
+    int64_t cols = j->cols < j->wp - j->left ? j->cols : j->wp - j->left;
+    for (size_t p = begin; p < end; p++) {
+        const float *src = j->src + p * (size_t)(j->rows * j->cols);
+        float *dst = j->dst + p * (size_t)(j->hp * j->wp);
+        for (int64_t r = 0; r < j->hp; r++) {
+            float *row = dst + r * j->wp;
+            int64_t i = r - j->top;
+            if (i < 0 || i >= j->rows || cols <= 0) {
+                memset(row, 0, sizeof(float) * (size_t)j->wp);
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)j->left);
+            memcpy(row + j->left, src + i * j->cols, sizeof(float) * (size_t)cols);
+            memset(row + j->left + cols, 0, sizeof(float) * (size_t)(j->wp - j->left - cols));
+        }
+    }
+}
 
 /* Which direct kernel runs a convolution at the active level, if any. */
 typedef enum { DIRECT_NONE, DIRECT_ROWS, DIRECT_PLANE, DIRECT_CHANNELS, DIRECT_PADDED } direct_kind;
@@ -1138,13 +1161,17 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
 }
 
 size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d) {
-    switch (direct_choice(dt, d)) {
-    case DIRECT_CHANNELS: return (size_t)(d->k * (d->c / d->groups) * d->r * d->s);
 #if AG_X86
-    case DIRECT_PADDED: return padded_elems(d);
-#endif
+    size_t weights = (size_t)(d->k * (d->c / d->groups) * d->r * d->s);
+    switch (direct_choice(dt, d)) {
+    case DIRECT_CHANNELS: return weights;
+    case DIRECT_PADDED: return weights + padded_image_elems(d);
     default: return 0;
     }
+#else
+    (void)dt; (void)d;
+    return 0;
+#endif
 }
 
 int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) == DIRECT_PADDED; }
@@ -1168,20 +1195,8 @@ void ag_conv2d_direct_forward(const ag_conv2d_desc *d, const float *x, const flo
         return;
     }
     if (kind == DIRECT_CHANNELS) {
-        /* The weights as [group][ci][tap][channel]. */
-        for (int64_t g = 0; g < d->groups; g++)
-            for (int64_t o = 0; o < kg; o++)
-                for (int64_t ci = 0; ci < cg; ci++)
-                    for (int64_t t = 0; t < rs; t++)
-                        ws[((g * cg + ci) * rs + t) * kg + o] = w[((g * kg + o) * cg + ci) * rs + t];
-        chan_job job = {.d = d, .x = x, .wt = ws, .y = y};
-        job.kv = chan_vectors(kg);
-        chan_block(job.kv, d->oh * d->ow, &job.pb, &job.narrow);
-        job.blocks = (d->oh * d->ow + job.pb - 1) / job.pb;
-        chan_taps_init(d, &job.taps);
-        size_t items = (size_t)(d->n * d->groups * (kg / (16 * job.kv)) * job.blocks);
-        size_t per_item = (size_t)(16 * job.kv * job.pb * cg * rs) + 1;
-        ag_parallel_for(items, AG_GRAIN_COSTLY * 16 / per_item + 1, chan_items, &job);
+        turn_weights(d, w, ws, 0);
+        chan_forward(d, x, ws, y);
         return;
     }
     if (kind == DIRECT_PLANE) {

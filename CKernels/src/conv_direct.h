@@ -69,6 +69,22 @@ int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d);
  */
 void ag_conv2d_direct_transposed(const ag_conv2d_desc *t, const float *dy, const float *w, float *dx, float *ws);
 
+/** Planes staged into zero planes of another size, for ag_conv2d_stage_planes. */
+typedef struct {
+    const float *src;
+    float *dst;
+    int64_t rows, cols;  /* a source plane's */
+    int64_t top, left;   /* where its first pixel lands in the destination plane */
+    int64_t hp, wp;      /* a destination plane's rows and columns */
+} ag_conv2d_stage_job;
+
+/**
+ * Planes [begin, end) (an ag_parallel_for body over an ag_conv2d_stage_job):
+ * each source plane at (top, left) of a zero destination plane, rows and
+ * columns past the destination's end left out.
+ */
+void ag_conv2d_stage_planes(void *ctx, size_t begin, size_t end);
+
 /** Whether ag_conv2d_direct_forward handles this convolution at the active level. */
 int ag_conv2d_direct_applies(ag_dtype dt, const ag_conv2d_desc *d);
 

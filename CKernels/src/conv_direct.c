@@ -628,7 +628,9 @@ static void chan_items(void *ctx, size_t begin, size_t end) {
     }
 }
 
-/* y = conv(x, w) on the channel kernel, `wt` the turned weights. */
+/* y = conv(x, w) on the channel kernel, `wt` the turned weights. (Staging
+ * padded images first, as the weight gradient does, costs the forward pass
+ * more than its checked blocks: alex1 2-5% slower.) */
 static void chan_forward(const ag_conv2d_desc *d, const float *x, const float *wt, float *y) {
     int64_t cg = d->c / d->groups, kg = d->k / d->groups, rs = d->r * d->s;
     chan_job job = {.d = d, .x = x, .wt = wt, .y = y};
@@ -656,10 +658,11 @@ typedef struct {
     const ag_conv2d_desc *d;
     const float *x, *dy;
     float *ws;
-    size_t slot_elems;     /* a slot's partial, then its turned dy block */
+    size_t slot_elems;     /* a slot's partial, its turned dy block, then its staged image */
     int slots, kv;
     chan_taps taps;
     float *dw;
+    const ag_conv2d_desc *given;  /* with padding, the convolution given; `d` then reads staged images */
 } chanw_job;
 
 /* part[t · kg + 16 kv + lane] += Σ_p dyt[p · kg + 16 kv + lane] · x(p, t0 + t) for t < TB. */
@@ -750,7 +753,16 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
         float *part = j->ws + slot * j->slot_elems, *dyt = part + d->k * cg * rs;
         memset(part, 0, sizeof(float) * (size_t)(d->k * cg * rs));
         int64_t lo = (int64_t)slot * d->n / j->slots, hi = (int64_t)(slot + 1) * d->n / j->slots;
-        for (int64_t b = lo; b < hi; b++)
+        for (int64_t b = lo; b < hi; b++) {
+            const float *xb = j->x + b * d->c * j->given->h * j->given->w;
+            if (j->given != d) {
+                /* The image in zero-padded planes, so that every pixel reads without checks. */
+                float *staged = dyt + CHANW_PIXELS * kg;
+                ag_conv2d_stage_job stage = {xb,         staged, j->given->h, j->given->w, j->given->pad_h,
+                                             j->given->pad_w, d->h,  d->w};
+                ag_conv2d_stage_planes(&stage, 0, (size_t)d->c);
+                xb = staged;
+            }
             for (int64_t g = 0; g < d->groups; g++)
                 for (int64_t p0 = 0; p0 < pixels; p0 += CHANW_PIXELS) {
                     int64_t np = pixels - p0 < CHANW_PIXELS ? pixels - p0 : CHANW_PIXELS;
@@ -758,7 +770,7 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
                     chanw_turn_avx512(j->dy + (b * d->k + g * kg) * pixels + p0, pixels, kg, np, dyt);
                     chan_pixels_at(d, p0, np, np, &px);
                     for (int64_t ci = 0; ci < cg; ci++) {
-                        const float *plane = j->x + (b * d->c + g * cg + ci) * hw;
+                        const float *plane = xb + (g * cg + ci) * hw;
                         float *pc = part + ((g * cg + ci) * rs) * kg;
                         for (int64_t o = 0; o < kg; o += 16 * j->kv)
                             for (int64_t t = 0, tb = 0; t < rs; t += blocks[tb].taps) {
@@ -767,6 +779,7 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
                             }
                     }
                 }
+        }
     }
 }
 
@@ -1112,9 +1125,13 @@ static int direct_slots(const ag_conv2d_desc *d, size_t ws_elems, size_t slot_el
     return (int)(slots < (size_t)d->n ? slots : (size_t)d->n);
 }
 
-/* A backward-weight slot's scratch: its partial and a turned dy block. */
+/* A backward-weight slot's scratch: its partial, a turned dy block and,
+ * with padding, one image in zero-padded planes. */
 static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
-    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + CHANW_PIXELS * (d->k / d->groups));
+    int64_t hp, wp;
+    padded_size(d, &hp, &wp);
+    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + CHANW_PIXELS * (d->k / d->groups) +
+                    (d->pad_h || d->pad_w ? d->c * hp * wp : 0));
 }
 #endif
 
@@ -1148,11 +1165,17 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
         ag_parallel_for((size_t)(d->k * (d->c / d->groups) * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);
         return;
     }
-    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw};
+    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw, .given = d};
+    ag_conv2d_desc staged = *d;
+    if (d->pad_h || d->pad_w) {
+        padded_size(d, &staged.h, &staged.w);
+        staged.pad_h = staged.pad_w = 0;
+        job.d = &staged;
+    }
     int64_t kg = d->k / d->groups;
     job.kv = chan_vectors(kg);
     job.slots = direct_slots(d, ws_elems, job.slot_elems);
-    chan_taps_init(d, &job.taps);
+    chan_taps_init(job.d, &job.taps);
     ag_parallel_for((size_t)job.slots, 1, chanw_slots, &job);
     ag_parallel_for((size_t)(d->k * (d->c / d->groups) * d->r * d->s), AG_GRAIN_CHEAP, chanw_sum, &job);
 #else

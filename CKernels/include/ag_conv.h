@@ -68,10 +68,10 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
 
 /**
  * The scratch ag_conv2d_backward_weight needs on `threads` threads: a
- * partial gradient per thread (and a turned block of dy) where it runs a
- * direct kernel's adjoint (where the forward pass runs the channel
- * kernel, or the plane kernel with one input channel per group), else
- * ag_conv2d_workspace's.
+ * partial gradient per thread (and a turned block of dy, and a staged
+ * image) where it runs a direct kernel's adjoint (where the forward pass
+ * runs the channel kernel; "same"-size convolutions at AVX-512 with 16·m
+ * output channels, or few, per group), else ag_conv2d_workspace's.
  */
 size_t ag_conv2d_backward_weight_workspace(ag_dtype dt, const ag_conv2d_desc *d, int threads);
 

@@ -478,7 +478,7 @@ static void turn_weights(const ag_conv2d_desc *d, const float *w, float *wt, int
  * output in registers (store_pixels_avx512). */
 
 #define CHAN_PIXELS 24     /* the largest PB below */
-#define CHANW_PIXELS 128   /* pixels per block of turned dy (backward-weight) */
+#define CHANW_PIXELS 1024  /* the most pixels per block of turned dy (backward-weight) */
 
 /* A block of output pixels: each one's input row, column and offset for
  * tap (0, 0), and whether all its taps land inside the input. */
@@ -659,6 +659,7 @@ typedef struct {
     const float *x, *dy;
     float *ws;
     size_t slot_elems;     /* a slot's partial, its turned dy block, then its staged image */
+    int64_t pixels;        /* per block of dy (chanw_pixels) */
     int slots, kv;
     chan_taps taps;
     float *dw;
@@ -757,15 +758,15 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
             const float *xb = j->x + b * d->c * j->given->h * j->given->w;
             if (j->given != d) {
                 /* The image in zero-padded planes, so that every pixel reads without checks. */
-                float *staged = dyt + CHANW_PIXELS * kg;
+                float *staged = dyt + j->pixels * kg;
                 ag_conv2d_stage_job stage = {xb,         staged, j->given->h, j->given->w, j->given->pad_h,
                                              j->given->pad_w, d->h,  d->w};
                 ag_conv2d_stage_planes(&stage, 0, (size_t)d->c);
                 xb = staged;
             }
             for (int64_t g = 0; g < d->groups; g++)
-                for (int64_t p0 = 0; p0 < pixels; p0 += CHANW_PIXELS) {
-                    int64_t np = pixels - p0 < CHANW_PIXELS ? pixels - p0 : CHANW_PIXELS;
+                for (int64_t p0 = 0; p0 < pixels; p0 += j->pixels) {
+                    int64_t np = pixels - p0 < j->pixels ? pixels - p0 : j->pixels;
                     /* dy's block, turned to [pixel][channel]. */
                     chanw_turn_avx512(j->dy + (b * d->k + g * kg) * pixels + p0, pixels, kg, np, dyt);
                     chan_pixels_at(d, p0, np, np, &px);
@@ -1099,9 +1100,8 @@ static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
 
 /* Whether backward-weight runs on the channel kernel's layout: where the
  * forward pass does, and for "same"-size convolutions (the plane or the
- * padded kernel's) with 16·m
- * output channels per group whose weight gradient stays in L2 (each
- * block of pixels sweeps a thread's whole partial). */
+ * padded kernel's) with 16·m output channels per group and at most
+ * AG_CONV_CHANW_MAX_WEIGHTS weights. */
 static int chanw_applies(ag_dtype dt, const ag_conv2d_desc *d) {
     direct_kind kind = direct_choice(dt, d);
     return kind == DIRECT_CHANNELS ||
@@ -1125,12 +1125,21 @@ static int direct_slots(const ag_conv2d_desc *d, size_t ws_elems, size_t slot_el
     return (int)(slots < (size_t)d->n ? slots : (size_t)d->n);
 }
 
+/* Pixels per block of turned dy: each block sweeps a thread's whole
+ * partial, so a whole plane where the block stays within 1 MiB (AlexNet's
+ * 13×13 and 27×27 layers), and at least 128. */
+static int64_t chanw_pixels(const ag_conv2d_desc *d) {
+    int64_t fit = ((int64_t)1 << 18) / (d->k / d->groups), pixels = d->oh * d->ow;
+    int64_t block = fit < 128 ? 128 : fit > CHANW_PIXELS ? CHANW_PIXELS : fit;
+    return pixels < block ? pixels : block;
+}
+
 /* A backward-weight slot's scratch: its partial, a turned dy block and,
  * with padding, one image in zero-padded planes. */
 static size_t chanw_slot_elems(const ag_conv2d_desc *d) {
     int64_t hp, wp;
     padded_size(d, &hp, &wp);
-    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + CHANW_PIXELS * (d->k / d->groups) +
+    return (size_t)(d->k * (d->c / d->groups) * d->r * d->s + chanw_pixels(d) * (d->k / d->groups) +
                     (d->pad_h || d->pad_w ? d->c * hp * wp : 0));
 }
 #endif
@@ -1165,7 +1174,8 @@ void ag_conv2d_direct_backward_weight(const ag_conv2d_desc *d, const float *x, c
         ag_parallel_for((size_t)(d->k * (d->c / d->groups) * d->r * d->s), AG_GRAIN_CHEAP / 32, planew_sum, &job);
         return;
     }
-    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw, .given = d};
+    chanw_job job = {.d = d, .x = x, .dy = dy, .ws = ws, .slot_elems = chanw_slot_elems(d), .dw = dw, .given = d,
+                     .pixels = chanw_pixels(d)};
     ag_conv2d_desc staged = *d;
     if (d->pad_h || d->pad_w) {
         padded_size(d, &staged.h, &staged.w);

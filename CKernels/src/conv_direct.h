@@ -52,10 +52,11 @@
 #define AG_CONV_CHAN_MAX_CHANNELS 16
 #endif
 #define AG_CONV_CHAN_MAX_TAPS 256
-/* Its weight gradient runs for the plane kernel's convolutions too, with
- * up to this many weights (a thread's partial, 1 MiB, stays in L2). */
+/* Its weight gradient runs for "same"-size convolutions of the plane and
+ * padded kernels too, with up to this many weights (a thread's partial,
+ * 8 MiB, which each block of dy sweeps once). */
 #ifndef AG_CONV_CHANW_MAX_WEIGHTS
-#define AG_CONV_CHANW_MAX_WEIGHTS (1 << 18)
+#define AG_CONV_CHANW_MAX_WEIGHTS (1 << 21)
 #endif
 
 /** Whether it runs this convolution with the padded kernel. */
@@ -101,9 +102,10 @@ size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d);
 /**
  * Elements of scratch ag_conv2d_direct_backward_weight needs on `threads`
  * threads (one partial per thread), or 0 where it does not run: it runs
- * where the forward pass takes the channel kernel, and where it takes the
- * plane kernel with 16·m output channels per group and at most
- * AG_CONV_CHANW_MAX_WEIGHTS weights (the channel kernel's layout); else
+ * where the forward pass takes the channel kernel, and for "same"-size
+ * convolutions of the plane or padded kernel with 16·m output channels per
+ * group and at most AG_CONV_CHANW_MAX_WEIGHTS weights (the channel
+ * kernel's layout); else
  * for "same"-size convolutions with at most AG_CONV_PLANEW_MAX_OUTPUTS
  * output channels per group (the plane's).
  */

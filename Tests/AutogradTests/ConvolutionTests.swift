@@ -155,19 +155,20 @@ struct ConvolutionTests {
     /// Float32 convolutions of stride 1 and few channels run the row
     /// kernel (AVX2 or AVX-512), those with few input and 16·m output
     /// channels per group the channel kernel (AVX-512, any stride; blocks
-    /// of pixels of both widths),
-    /// stride-1 ones with at least 16 input and 32·m output channels per
-    /// group the padded kernel (AVX-512; their input gradient too, as the
-    /// convolution with the kernel turned over; rows in segments of every
-    /// width up to 14), "same"-size ones with more channels the
-    /// plane kernel (AVX-512; their input gradient too, as the convolution
-    /// with the kernel turned over, also for smaller outputs with dy set in
-    /// zero planes of the input's size; and with 16·m output channels their
-    /// weight gradient on the channel kernel's layout, in every width of
-    /// tap block); "same"-size ones with few channels their weight
-    /// gradient on the plane, the rest im2col and a GEMM: every
-    /// level agrees with the float64 reference, wide rows, vectors that
-    /// span rows, channel tails and the padding's edges included.
+    /// of pixels of both widths), stride-1 ones with at least 16 input and
+    /// 32·m output channels per group the padded kernel (AVX-512; their
+    /// input gradient too, as the convolution with the kernel turned over;
+    /// rows in segments of every width up to 14), "same"-size ones with
+    /// more channels the plane kernel (AVX-512; their input gradient too,
+    /// as the convolution with the kernel turned over, also for smaller
+    /// outputs with dy set in zero planes of the input's size). With 16·m
+    /// output channels the weight gradient of the channel kernel's and of
+    /// "same"-size convolutions runs on the channel kernel's layout (every
+    /// width of tap block, planes of more than one block of dy, padded
+    /// images staged), with few output channels on the plane, the rest
+    /// im2col and a GEMM: every level agrees with the float64 reference,
+    /// wide rows, vectors that span rows, channel tails and the padding's
+    /// edges included.
     @Test(arguments: [ConvCase(n: 2, c: 3, h: 9, w: 37, k: 11, r: 3, s: 5, padding: [1, 2]),
                       ConvCase(n: 1, c: 8, h: 7, w: 21, k: 8, r: 3, s: 3, padding: .same, dilation: 2),
                       ConvCase(n: 3, c: 6, h: 6, w: 18, k: 6, r: 3, s: 3, padding: 1, groups: 6),
@@ -199,7 +200,8 @@ struct ConvolutionTests {
                       ConvCase(n: 1, c: 64, h: 8, w: 17, k: 64, r: 3, s: 5, padding: [2, 1], dilation: [2, 1],
                                groups: 2),
                       ConvCase(n: 2, c: 32, h: 7, w: 31, k: 32, r: 2, s: 3),
-                      ConvCase(n: 1, c: 32, h: 3, w: 3, k: 32, r: 3, s: 3)])
+                      ConvCase(n: 1, c: 32, h: 3, w: 3, k: 32, r: 3, s: 3),
+                      ConvCase(n: 2, c: 16, h: 33, w: 33, k: 64, r: 3, s: 3, padding: .same)])
     func everyLevelMatchesTheReference(_ cc: ConvCase) {
         let (x, w, g) = cc.randomOperands(seed: 24)
         let expected = cc.reference(x.scalars, w.scalars, g.scalars)

@@ -335,7 +335,8 @@ void ag_conv2d_backward_data(ag_dtype dt, const ag_conv2d_desc *d, const void *d
             ag_conv2d_desc t = tr.t;
             t.n = d->n - b0 < tr.t.n ? d->n - b0 : tr.t.n;
             /* dy's planes in the top-left corner of zero planes of dx's size. */
-            ag_conv2d_stage_job job = {(const float *)dy + b0 * d->k * d->oh * d->ow, e, d->oh, d->ow, 0, 0, d->h, d->w};
+            const float *src = (const float *)dy + b0 * d->k * d->oh * d->ow;
+            ag_conv2d_stage_job job = {src, e, d->oh, d->ow, 0, 0, d->h, d->w};
             ag_parallel_for((size_t)(t.n * d->k), AG_GRAIN_CHEAP / (size_t)(d->h * d->w) + 1, ag_conv2d_stage_planes,
                             &job);
             ag_conv2d_direct_forward(&t, e, ws, (float *)dx + b0 * d->c * d->h * d->w, NULL);

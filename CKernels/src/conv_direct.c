@@ -759,8 +759,8 @@ static void chanw_slots(void *ctx, size_t begin, size_t end) {
             if (j->given != d) {
                 /* The image in zero-padded planes, so that every pixel reads without checks. */
                 float *staged = dyt + j->pixels * kg;
-                ag_conv2d_stage_job stage = {xb,         staged, j->given->h, j->given->w, j->given->pad_h,
-                                             j->given->pad_w, d->h,  d->w};
+                const ag_conv2d_desc *e = j->given;
+                ag_conv2d_stage_job stage = {xb, staged, e->h, e->w, e->pad_h, e->pad_w, d->h, d->w};
                 ag_conv2d_stage_planes(&stage, 0, (size_t)d->c);
                 xb = staged;
             }
@@ -1104,9 +1104,10 @@ static int planew_applies(ag_dtype dt, const ag_conv2d_desc *d) {
  * AG_CONV_CHANW_MAX_WEIGHTS weights. */
 static int chanw_applies(ag_dtype dt, const ag_conv2d_desc *d) {
     direct_kind kind = direct_choice(dt, d);
-    return kind == DIRECT_CHANNELS ||
-           ((kind == DIRECT_PLANE || (kind == DIRECT_PADDED && plane_shape(dt, d))) && (d->k / d->groups) % 16 == 0 && d->r * d->s <= AG_CONV_CHAN_MAX_TAPS &&
-            d->k * (d->c / d->groups) * d->r * d->s <= AG_CONV_CHANW_MAX_WEIGHTS);
+    if (kind == DIRECT_CHANNELS) return 1;
+    int same = kind == DIRECT_PLANE || (kind == DIRECT_PADDED && plane_shape(dt, d));
+    return same && (d->k / d->groups) % 16 == 0 && d->r * d->s <= AG_CONV_CHAN_MAX_TAPS &&
+           d->k * (d->c / d->groups) * d->r * d->s <= AG_CONV_CHANW_MAX_WEIGHTS;
 }
 
 static size_t planew_slot_elems(const ag_conv2d_desc *d) { return (size_t)(d->k * (d->c / d->groups) * d->r * d->s * 16); }
@@ -1207,7 +1208,9 @@ size_t ag_conv2d_direct_workspace(ag_dtype dt, const ag_conv2d_desc *d) {
 #endif
 }
 
-int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d) { return direct_choice(dt, d) == DIRECT_PADDED; }
+int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d) {
+    return direct_choice(dt, d) == DIRECT_PADDED;
+}
 
 void ag_conv2d_direct_transposed(const ag_conv2d_desc *t, const float *dy, const float *w, float *dx, float *ws) {
 #if AG_X86

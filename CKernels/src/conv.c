@@ -270,11 +270,6 @@ typedef struct {
     int padded, embedded;
 } transposed;
 
-/* Images per embedded run: their planes of dx's size fit the conv scratch. */
-static int64_t embedded_images(const ag_conv2d_desc *d) {
-    int64_t per = d->k * d->h * d->w, fit = per > 0 ? (int64_t)AG_CONV_WORKSPACE_ELEMS / per : d->n;
-    return fit < 1 ? 1 : fit < d->n ? fit : d->n;
-}
 
 static int transposed_direct(ag_dtype dt, const ag_conv2d_desc *d, transposed *tr) {
     if (d->stride_h != 1 || d->stride_w != 1) return 0;
@@ -283,7 +278,7 @@ static int transposed_direct(ag_dtype dt, const ag_conv2d_desc *d, transposed *t
                              .pad_h = d->dil_h * (d->r - 1) - d->pad_h, .pad_w = d->dil_w * (d->s - 1) - d->pad_w,
                              .dil_h = d->dil_h, .dil_w = d->dil_w, .groups = d->groups};
     tr->padded = tr->embedded = 0;
-    if (tr->t.pad_h >= 0 && tr->t.pad_w >= 0 && ag_conv2d_direct_padded_applies(dt, &tr->t)) {
+    if (ag_conv2d_direct_padded_applies(dt, &tr->t)) {
         tr->padded = 1;
         return 1;
     }
@@ -291,7 +286,7 @@ static int transposed_direct(ag_dtype dt, const ag_conv2d_desc *d, transposed *t
     if (d->oh > d->h || d->ow > d->w || tr->t.pad_h < 0 || tr->t.pad_w < 0) return 0;
     tr->t.h = d->h;
     tr->t.w = d->w;
-    tr->t.n = embedded_images(d);
+    tr->t.n = ag_conv2d_images_per_run(d->k * d->h * d->w, d->n);  /* planes of dx's size */
     tr->embedded = 1;
     return ag_conv2d_direct_plane_applies(dt, &tr->t);
 }

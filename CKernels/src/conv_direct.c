@@ -443,8 +443,7 @@ static void padded_size(const ag_conv2d_desc *d, int64_t *hp, int64_t *wp) {
 static int64_t padded_images(const ag_conv2d_desc *d) {
     int64_t hp, wp;
     padded_size(d, &hp, &wp);
-    int64_t per = d->c * hp * wp, fit = (int64_t)AG_CONV_WORKSPACE_ELEMS / per;
-    return fit < 1 ? 1 : fit < d->n ? fit : d->n;
+    return ag_conv2d_images_per_run(d->c * hp * wp, d->n);
 }
 
 /* Scratch for a run of padded images. */
@@ -1031,6 +1030,11 @@ static void padded_forward(const ag_conv2d_desc *d, const float *x, const float 
 }
 #endif
 
+int64_t ag_conv2d_images_per_run(int64_t per_image, int64_t n) {
+    int64_t fit = per_image > 0 ? (int64_t)AG_CONV_WORKSPACE_ELEMS / per_image : n;
+    return fit < 1 ? 1 : fit < n ? fit : n;
+}
+
 void ag_conv2d_stage_planes(void *ctx, size_t begin, size_t end) {
     const ag_conv2d_stage_job *j = ctx;
     int64_t cols = j->cols < j->wp - j->left ? j->cols : j->wp - j->left;
@@ -1077,7 +1081,7 @@ static direct_kind direct_choice(ag_dtype dt, const ag_conv2d_desc *d) {
         return DIRECT_CHANNELS;
     if (d->stride_h != 1 || d->stride_w != 1) return DIRECT_NONE;
     if (ag_isa() >= AG_ISA_AVX512 && kg % 32 == 0 && cg >= AG_CONV_PADDED_MIN_CHANNELS && d->r * d->s > 1 &&
-        d->r * d->s <= AG_CONV_CHAN_MAX_TAPS)
+        d->r * d->s <= AG_CONV_CHAN_MAX_TAPS && d->pad_h >= 0 && d->pad_w >= 0)
         return DIRECT_PADDED;
     if (plane_shape(dt, d) && d->c >= AG_CONV_PLANE_MIN_CHANNELS) return DIRECT_PLANE;
     if (cg <= AG_CONV_DIRECT_MAX_CHANNELS && d->s <= AG_CONV_DIRECT_MAX_TAPS && d->ow <= 16 * AG_CONV_DIRECT_MAX_VECTORS)

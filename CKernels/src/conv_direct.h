@@ -70,6 +70,9 @@ int ag_conv2d_direct_padded_applies(ag_dtype dt, const ag_conv2d_desc *d);
  */
 void ag_conv2d_direct_transposed(const ag_conv2d_desc *t, const float *dy, const float *w, float *dx, float *ws);
 
+/** Images of `per_image` elements each that a run stages within AG_CONV_WORKSPACE_ELEMS: at least 1, at most n. */
+int64_t ag_conv2d_images_per_run(int64_t per_image, int64_t n);
+
 /** Planes staged into zero planes of another size, for ag_conv2d_stage_planes. */
 typedef struct {
     const float *src;
